@@ -1,0 +1,1 @@
+"""Layers: each file holds one concept, its forward and backward side by side."""

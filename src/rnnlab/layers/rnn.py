@@ -1,0 +1,226 @@
+r"""The Elman RNN cell: one set of weights reused at every step.
+
+Equations (row-vector form, the lecture's symbols)::
+
+    a_t = x_t W_xh + h_{t-1} W_hh + b          pre-activation      (N, H)
+    h_t = tanh(a_t)                            (or relu(a_t))      (N, H)
+    h_0 = 0 unless given
+
+Backward through one step, given dh_t (the gradient arriving at h_t)::
+
+    da_t      = dh_t * (1 - h_t**2)            tanh'(a) = 1 - tanh(a)^2   (relu: [h_t > 0])
+    dx_t      = da_t W_xh^T
+    dh_{t-1}  = da_t W_hh^T                    (+ whatever reaches h_{t-1} from its own output)
+    dW_xh    += x_t^T da_t ;  dW_hh += h_{t-1}^T da_t ;  db += sum_n da_t
+
+Shapes: N batch, T time, D input, H hidden. The sequence functions are time-major,
+``x`` (T, N, D), with rows sorted by length when ``batch_sizes`` is given (see
+``packing.py``): at step t only the first ``batch_sizes[t]`` rows run.
+
+Speed: the input projection of all steps is one GEMM before the loop; each step does the
+recurrent GEMM and an in-place nonlinearity into a preallocated buffer; backward does one
+GEMM per step (for dh_{t-1}) and computes dW_xh, dW_hh, db and dx as GEMMs over all N*T rows
+after the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab import init
+from rnnlab.layers.stack import CellKernel, RecurrentStack
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+# ----------------------------------------------------------------------------------------
+# one step
+# ----------------------------------------------------------------------------------------
+
+
+def rnn_step_forward(x_t, h_prev, W_xh, W_hh, b, nonlinearity="tanh"):
+    """One step. x_t (N, D), h_prev (N, H) -> h_t (N, H), cache."""
+    a_t = x_t @ W_xh + h_prev @ W_hh + b
+    h_t = np.tanh(a_t) if nonlinearity == "tanh" else np.maximum(a_t, 0)
+    return h_t, (x_t, h_prev, h_t, W_xh, W_hh, nonlinearity)
+
+
+def rnn_step_backward(dh_t, cache):
+    """Back through one step. dh_t (N, H) -> dx_t, dh_prev, dW_xh, dW_hh, db."""
+    x_t, h_prev, h_t, W_xh, W_hh, nonlinearity = cache
+    da_t = dh_t * _activation_derivative(h_t, nonlinearity)  # back through h = tanh(a)
+    dx_t = da_t @ W_xh.T  # back through x_t W_xh
+    dh_prev = da_t @ W_hh.T  # back through h_{t-1} W_hh
+    return dx_t, dh_prev, x_t.T @ da_t, h_prev.T @ da_t, da_t.sum(axis=0)
+
+
+def _activation_derivative(h, nonlinearity):
+    """d h / d a expressed through the output h (so a need not be stored)."""
+    if nonlinearity == "tanh":
+        return 1 - h * h
+    return (h > 0).astype(h.dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# a whole sequence
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RNNCache:
+    """What the forward pass computed, stacked over time (time-major, sorted rows).
+
+    x (T, N, D), h0 (N, H), h (T, N, H) = h_1..h_T (zero past each sequence's end),
+    weights as used, batch_sizes (T,) or None (all rows run every step).
+    """
+
+    x: np.ndarray
+    h0: np.ndarray
+    h: np.ndarray
+    W_xh: np.ndarray
+    W_hh: np.ndarray
+    nonlinearity: str
+    batch_sizes: np.ndarray | None
+
+
+def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
+    """Run the cell over a time-major batch.
+
+    x (T, N, D), h0 (N, H) -> h (T, N, H), h_T (N, H) each row's state at its last step,
+    cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t.
+    """
+    T, N, _ = x.shape
+    H = W_hh.shape[0]
+    # the input projection of every step at once: one GEMM over N*T rows
+    h = (x.reshape(T * N, -1) @ W_xh).reshape(T, N, H)
+    h += b
+    sizes = _sizes(batch_sizes, T, N)
+    recurrent = np.empty((N, H), dtype=h.dtype)
+    h_prev = h0
+    for t in range(T):
+        n = sizes[t]
+        if n == 0:
+            h[t:] = 0
+            break
+        a_t = h[t, :n]  # holds x_t W_xh + b; becomes h_t in place
+        np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
+        a_t += recurrent[:n]
+        if nonlinearity == "tanh":
+            np.tanh(a_t, out=a_t)
+        else:
+            np.maximum(a_t, 0, out=a_t)
+        if n < N:
+            h[t, n:] = 0  # finished sequences output zeros
+        h_prev = h[t]
+    h_T = _last_step(h, batch_sizes)
+    return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes)
+
+
+def rnn_backward(dh, dh_T, cache):
+    """BPTT. dh (T, N, H) gradient on every output, dh_T (N, H) on the final state.
+
+    Returns dx (T, N, D), dh0 (N, H), (dW_xh, dW_hh, db).
+    """
+    x, h = cache.x, cache.h
+    T, N, D = x.shape
+    H = h.shape[2]
+    sizes = _sizes(cache.batch_sizes, T, N)
+    da = np.zeros_like(h) if cache.batch_sizes is not None else np.empty_like(h)
+    derivative = _activation_derivative(h, cache.nonlinearity)  # all steps at once
+    W_hh_T = np.ascontiguousarray(cache.W_hh.T)
+    # running gradient on h_t; rows that have not started (t >= length) keep their dh_T
+    dh_next = dh_T.astype(h.dtype, copy=True)
+    for t in range(T - 1, -1, -1):
+        n = sizes[t]
+        if n == 0:
+            continue
+        da_t = da[t, :n]
+        np.add(dh[t, :n], dh_next[:n], out=da_t)  # h_t feeds the output and step t+1
+        da_t *= derivative[t, :n]  # back through h_t = tanh(a_t)
+        np.matmul(da_t, W_hh_T, out=dh_next[:n])  # back through h_{t-1} W_hh
+    da_rows = da.reshape(T * N, H)
+    dx = (da_rows @ cache.W_xh.T).reshape(T, N, D)
+    dW_xh = x.reshape(T * N, D).T @ da_rows
+    dW_hh = cache.h0.T @ da[0]
+    if T > 1:
+        dW_hh += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, H)
+    db = da_rows.sum(axis=0)
+    return dx, dh_next, (dW_xh, dW_hh, db)
+
+
+def _sizes(batch_sizes, T, N):
+    return [N] * T if batch_sizes is None else batch_sizes.tolist()
+
+
+def _last_step(h, batch_sizes):
+    """(T, N, H) -> (N, H), row k at its last step (step batch_sizes-derived length - 1)."""
+    if batch_sizes is None:
+        return h[-1].copy()
+    N = h.shape[1]
+    lengths = (batch_sizes[:, None] > np.arange(N)[None, :]).sum(axis=0)
+    return h[lengths - 1, np.arange(N)]
+
+
+# ----------------------------------------------------------------------------------------
+# the layer
+# ----------------------------------------------------------------------------------------
+
+
+def _kernel(nonlinearity: str) -> CellKernel:
+    def forward(x, state0, weights, batch_sizes):
+        (h0,) = state0
+        h, h_T, cache = rnn_forward(x, h0, *weights, batch_sizes, nonlinearity)
+        return h, (h_T,), cache
+
+    def backward(dh, dstate_T, cache):
+        (dh_T,) = dstate_T
+        dx, dh0, grads = rnn_backward(dh, dh_T, cache)
+        return dx, (dh0,), grads
+
+    return CellKernel(
+        param_names=("W_xh", "W_hh", "b"),
+        gate_count=1,
+        num_states=1,
+        forward=forward,
+        backward=backward,
+    )
+
+
+class RNN(RecurrentStack):
+    """Elman RNN, ``h_t = tanh(x_t W_xh + h_{t-1} W_hh + b)``, stacked and/or bidirectional.
+
+    Parameters per layer and direction: ``W_xh_l{k}`` (D_k, H), ``W_hh_l{k}`` (H, H),
+    ``b_l{k}`` (H,), with suffix ``_reverse`` for the backward direction (PyTorch's naming).
+    D_0 = input_size, D_k = H * num_directions for k > 0. The state is ``h``
+    (num_layers * num_directions, N, H).
+
+    Initialisation: W_xh Glorot-uniform, W_hh orthogonal, b zero.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        nonlinearity: str = "tanh",
+        rng: np.random.Generator | None = None,
+        dtype=np.float32,
+    ):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(
+                f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
+            )
+        self.nonlinearity = nonlinearity
+        super().__init__(
+            _kernel(nonlinearity), input_size, hidden_size, num_layers, bidirectional, rng, dtype
+        )
+
+    def _init_direction(self, rng, input_size, hidden_size):
+        return {
+            "W_xh": init.glorot_uniform(rng, (input_size, hidden_size)),
+            "W_hh": init.orthogonal(rng, (hidden_size, hidden_size)),
+            "b": np.zeros(hidden_size),
+        }
