@@ -42,11 +42,12 @@ def sigmoid(a):
     return 0.5 * np.tanh(0.5 * a) + 0.5
 
 
-def _sigmoid_inplace(a):
-    np.multiply(a, 0.5, out=a)
-    np.tanh(a, out=a)
-    np.multiply(a, 0.5, out=a)
-    np.add(a, 0.5, out=a)
+def _sigmoid_prescale(H, dtype):
+    """(4H,) column scale [1/2 (i), 1/2 (f), 1 (g), 1/2 (o)] so that tanh(scaled a) gives
+    tanh(a/2) for the sigmoid gates and tanh(a) for the candidate."""
+    half = np.full(4 * H, 0.5, dtype=dtype)
+    half[2 * H : 3 * H] = 1.0
+    return half
 
 
 # ----------------------------------------------------------------------------------------
@@ -138,9 +139,13 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
     """
     T, N, _ = x.shape
     H = W_h.shape[0]
+    # sigmoid(a) = (1 + tanh(a/2)) / 2. Halving the i, f, o columns of the weights once
+    # (exact in floating point) lets a single tanh per step serve all four gates.
+    half = _sigmoid_prescale(H, W_h.dtype)
+    W_h_half = W_h * half
     # the input projection of every step at once: one GEMM over N*T rows
-    gates = (x.reshape(T * N, -1) @ W_x).reshape(T, N, 4 * H)
-    gates += b
+    gates = (x.reshape(T * N, -1) @ (W_x * half)).reshape(T, N, 4 * H)
+    gates += b * half
     c = np.empty((T, N, H), dtype=gates.dtype)
     tanh_c = np.empty_like(c)
     h = np.empty_like(c)
@@ -154,12 +159,13 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
             for buffer in (gates, c, tanh_c, h):
                 buffer[t:] = 0
             break
-        a = gates[t, :n]  # holds x_t W_x + b; becomes [i f g o] in place
-        np.matmul(h_prev[:n], W_h, out=recurrent[:n])
+        a = gates[t, :n]  # holds (x_t W_x + b) * half; becomes [i f g o] in place
+        np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
         a += recurrent[:n]
-        _sigmoid_inplace(a[:, : 2 * H])  # i, f
-        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
-        _sigmoid_inplace(a[:, 3 * H :])  # o
+        np.tanh(a, out=a)  # g = tanh(a_g); tanh(a/2) for i, f, o
+        for sig in (a[:, : 2 * H], a[:, 3 * H :]):  # i, f, o = (1 + tanh(a/2)) / 2
+            sig *= 0.5
+            sig += 0.5
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         c_t = c[t, :n]
         np.multiply(f, c_prev[:n], out=c_t)  # c_t = f * c_{t-1} + i * g

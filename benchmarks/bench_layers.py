@@ -1,0 +1,126 @@
+"""Time rnnlab's LSTM and RNN layers against torch.nn.LSTM / nn.RNN on the same data.
+
+For each shape (T, N, D, H) it times, in float32:
+  * train: forward + backward of every gradient (input, initial state, all parameters)
+  * infer: forward only (torch under no_grad)
+and prints the median time per call and the ratio ours / torch. torch is optional: without
+it only our times are printed. torch runs with 2 threads, its default CPU backend.
+
+    python benchmarks/bench_layers.py                 # all shapes, LSTM and RNN
+    python benchmarks/bench_layers.py --cell lstm --repeat 5 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+from rnnlab import LSTM, RNN
+
+SHAPES = [(50, 32, 64, 128), (100, 64, 256, 256), (35, 20, 650, 650), (200, 1, 32, 64), (20, 256, 128, 512)]
+
+
+def median_seconds(fn, repeat: int, min_time: float = 0.2) -> float:
+    """Median wall time of fn() over `repeat` rounds, each round long enough to time."""
+    fn()  # warm up (allocations, BLAS threads)
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    inner = max(1, int(min_time / max(once, 1e-6)))
+    rounds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        rounds.append((time.perf_counter() - start) / inner)
+    return float(np.median(rounds))
+
+
+def ours(cell: str, T, N, D, H, x, dout):
+    layer = (LSTM if cell == "lstm" else RNN)(D, H, rng=np.random.default_rng(0))
+
+    def train():
+        out, _, cache = layer.forward(x)
+        layer.backward(dout, None, cache)
+
+    def infer():
+        layer.forward(x)
+
+    return train, infer
+
+
+def torch_fns(torch, cell: str, T, N, D, H, x, dout):
+    module = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(D, H, batch_first=True)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    doutt = torch.from_numpy(dout)
+
+    def train():
+        module.zero_grad(set_to_none=True)
+        xt.grad = None
+        out, _ = module(xt)
+        out.backward(doutt)
+
+    def infer():
+        with torch.no_grad():
+            module(xt)
+
+    return train, infer
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cell", choices=["lstm", "rnn", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+        print("torch not installed: printing rnnlab's times only")
+
+    print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") +
+          f", {platform.processor() or platform.machine()}, float32, median of {args.repeat}")
+    header = f"{'cell':5} {'T,N,D,H':>18} {'train ms':>9} {'torch':>9} {'ratio':>6}   {'infer ms':>9} {'torch':>9} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    rows = []
+    cells = ["lstm", "rnn"] if args.cell == "both" else [args.cell]
+    for cell in cells:
+        for T, N, D, H in SHAPES:
+            rng = np.random.default_rng(1)
+            x = rng.standard_normal((N, T, D)).astype(np.float32)
+            dout = rng.standard_normal((N, T, H)).astype(np.float32)
+            train, infer = ours(cell, T, N, D, H, x, dout)
+            row = {"cell": cell, "shape": [T, N, D, H],
+                   "train_ms": 1e3 * median_seconds(train, args.repeat),
+                   "infer_ms": 1e3 * median_seconds(infer, args.repeat)}
+            if torch is not None:
+                t_train, t_infer = torch_fns(torch, cell, T, N, D, H, x, dout)
+                row["torch_train_ms"] = 1e3 * median_seconds(t_train, args.repeat)
+                row["torch_infer_ms"] = 1e3 * median_seconds(t_infer, args.repeat)
+            rows.append(row)
+            shape = ",".join(map(str, (T, N, D, H)))
+            line = f"{cell:5} {shape:>18} {row['train_ms']:9.2f}"
+            if torch is not None:
+                line += f" {row['torch_train_ms']:9.2f} {row['train_ms'] / row['torch_train_ms']:6.2f}"
+            else:
+                line += f" {'-':>9} {'-':>6}"
+            line += f"   {row['infer_ms']:9.2f}"
+            if torch is not None:
+                line += f" {row['torch_infer_ms']:9.2f} {row['infer_ms'] / row['torch_infer_ms']:6.2f}"
+            print(line, flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
