@@ -3,12 +3,13 @@ r"""The Elman RNN cell: one set of weights reused at every step.
 Equations (row-vector form, the lecture's symbols)::
 
     a_t = x_t W_xh + h_{t-1} W_hh + b          pre-activation      (N, H)
-    h_t = tanh(a_t)                            (or relu(a_t))      (N, H)
+    h_t = tanh(a_t)                            (or relu, sigmoid)  (N, H)
     h_0 = 0 unless given
 
 Backward through one step, given dh_t (the gradient arriving at h_t)::
 
-    da_t      = dh_t * (1 - h_t**2)            tanh'(a) = 1 - tanh(a)^2   (relu: [h_t > 0])
+    da_t      = dh_t * (1 - h_t**2)            tanh'(a) = 1 - tanh(a)^2
+                                               (relu: [h_t > 0]; sigmoid: h_t (1 - h_t))
     dx_t      = da_t W_xh^T
     dh_{t-1}  = da_t W_hh^T                    (+ whatever reaches h_{t-1} from its own output)
     dW_xh    += x_t^T da_t ;  dW_hh += h_{t-1}^T da_t ;  db += sum_n da_t
@@ -32,7 +33,7 @@ import numpy as np
 from rnnlab import init
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
-NONLINEARITIES = ("tanh", "relu")
+NONLINEARITIES = ("tanh", "relu", "sigmoid")
 
 
 # ----------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ NONLINEARITIES = ("tanh", "relu")
 def rnn_step_forward(x_t, h_prev, W_xh, W_hh, b, nonlinearity="tanh"):
     """One step. x_t (N, D), h_prev (N, H) -> h_t (N, H), cache."""
     a_t = x_t @ W_xh + h_prev @ W_hh + b
-    h_t = np.tanh(a_t) if nonlinearity == "tanh" else np.maximum(a_t, 0)
+    h_t = _activate(a_t, nonlinearity)
     return h_t, (x_t, h_prev, h_t, W_xh, W_hh, nonlinearity)
 
 
@@ -56,11 +57,27 @@ def rnn_step_backward(dh_t, cache):
     return dx_t, dh_prev, x_t.T @ da_t, h_prev.T @ da_t, da_t.sum(axis=0)
 
 
+def _activate(a, nonlinearity, out=None):
+    """h = phi(a), in place when out is a."""
+    if nonlinearity == "tanh":
+        return np.tanh(a, out=out)
+    if nonlinearity == "relu":
+        return np.maximum(a, 0, out=out)
+    # sigmoid(a) = (1 + tanh(a/2)) / 2, which cannot overflow
+    h = np.multiply(a, 0.5, out=out)
+    np.tanh(h, out=h)
+    h *= 0.5
+    h += 0.5
+    return h
+
+
 def _activation_derivative(h, nonlinearity):
     """d h / d a expressed through the output h (so a need not be stored)."""
     if nonlinearity == "tanh":
         return 1 - h * h
-    return (h > 0).astype(h.dtype)
+    if nonlinearity == "relu":
+        return (h > 0).astype(h.dtype)
+    return h * (1 - h)
 
 
 # ----------------------------------------------------------------------------------------
@@ -107,10 +124,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
         a_t = h[t, :n]  # holds x_t W_xh + b; becomes h_t in place
         np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
         a_t += recurrent[:n]
-        if nonlinearity == "tanh":
-            np.tanh(a_t, out=a_t)
-        else:
-            np.maximum(a_t, 0, out=a_t)
+        _activate(a_t, nonlinearity, out=a_t)
         if n < N:
             h[t, n:] = 0  # finished sequences output zeros
         h_prev = h[t]
@@ -190,6 +204,9 @@ def _kernel(nonlinearity: str) -> CellKernel:
 
 class RNN(RecurrentStack):
     """Elman RNN, ``h_t = tanh(x_t W_xh + h_{t-1} W_hh + b)``, stacked and/or bidirectional.
+
+    ``nonlinearity`` is "tanh" (the lecture's choice: bounded states), "relu" (unbounded:
+    the lecture's explosion demo) or "sigmoid" (bounded but not zero-centred).
 
     Parameters per layer and direction: ``W_xh_l{k}`` (D_k, H), ``W_hh_l{k}`` (H, H),
     ``b_l{k}`` (H,), with suffix ``_reverse`` for the backward direction (PyTorch's naming).

@@ -1,0 +1,34 @@
+"""Builders shared by the recurrent-layer tests: random non-zero everything, N != T != D != H."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab import LSTM, RNN
+
+N, T, D, H = 3, 5, 4, 6
+LENGTHS = np.array([4, 5, 2])  # unsorted, one full-length sequence, one short
+
+
+def make_layer(kind: str, num_layers=1, bidirectional=False, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "lstm":
+        layer = LSTM(D, H, num_layers=num_layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
+    else:
+        layer = RNN(D, H, num_layers=num_layers, bidirectional=bidirectional, rng=rng, dtype=dtype,
+                    nonlinearity=kind.split("-")[1] if "-" in kind else "tanh")
+    for p in layer.params.values():  # non-zero biases, weights large enough to matter
+        p += rng.uniform(-0.3, 0.3, size=p.shape).astype(dtype)
+    return layer
+
+
+def random_state(layer, rng, n=N, dtype=np.float64):
+    shape = (layer.num_layers * layer.num_directions, n, layer.hidden_size)
+    h = rng.standard_normal(shape).astype(dtype) * 0.5
+    if isinstance(layer, LSTM):
+        return h, rng.standard_normal(shape).astype(dtype) * 0.5
+    return h
+
+
+def state_parts(state):
+    return list(state) if isinstance(state, tuple) else [state]
