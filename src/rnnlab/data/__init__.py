@@ -1,0 +1,1 @@
+"""Data: readers, vocabularies, batching, and tasks generated on the fly."""
