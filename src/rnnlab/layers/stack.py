@@ -15,8 +15,9 @@ State layout follows PyTorch: index k = layer * num_directions + direction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
