@@ -58,8 +58,9 @@ def test_forward_looks_up_one_row_per_id_for_any_ids_shape():
 def test_forward_output_is_a_copy_not_a_view_of_the_table():
     E = np.arange(V * D, dtype=np.float64).reshape(V, D)
     y, _ = embedding_forward(np.array([1, 2]), E)
+    y0, _ = embedding_forward(np.int64(1), E)  # a single id too, where E[1] would be a view
     E += 100
-    assert y[0, 0] == D
+    assert y[0, 0] == D and y0[0] == D
 
 
 # ----- backward ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.layers.linear import Linear, LinearCache, linear_backward, linear_forward
 
-N, T, D, M = 3, 5, 7, 4  # all different, so a transposed axis cannot pass
+N, T, D, M = 3, 5, 7, 9  # odd and all different, so a transposed axis cannot pass
 
 
 def random_weights(rng, dtype=np.float64):
@@ -121,7 +121,7 @@ def test_errors_name_the_argument_the_expectation_and_the_value():
         layer.forward(np.float32(1.0))
     y, cache = layer.forward(np.ones((N, T, D), dtype=np.float32))
     with pytest.raises(
-        ValueError, match=r"dy must have shape \(3, 5, 4\) \(\.\.\., M\), got \(3, 5, 3\)"
+        ValueError, match=r"dy must have shape \(3, 5, 9\) \(\.\.\., M\), got \(3, 5, 8\)"
     ):
         layer.backward(np.ones((N, T, M - 1), dtype=np.float32), cache)
     with pytest.raises(
@@ -144,7 +144,7 @@ def test_functional_form_checks_its_weights():
     rng = np.random.default_rng(8)
     W, b = random_weights(rng)
     x = rng.standard_normal((N, D))
-    with pytest.raises(ValueError, match=r"b must have shape \(4,\) \(M,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"b must have shape \(9,\) \(M,\), got \(3,\)"):
         linear_forward(x, W, b[:3])
     with pytest.raises(ValueError, match=r"W must have 2 dimensions \(D, M\), got shape \(7,\)"):
         linear_forward(x, W[:, 0], b)

@@ -6,7 +6,7 @@ import pytest
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.losses import log_softmax, mse, softmax_cross_entropy
 
-N, T, V, D = 3, 5, 7, 2  # all different
+N, T, V, D = 3, 5, 7, 9  # odd and all different
 
 
 def naive_cross_entropy(logits, targets):
@@ -237,17 +237,17 @@ def test_mse_allows_missing_targets_where_masked_but_not_where_counted():
 def test_mse_errors_name_the_problem():
     pred = np.zeros((N, T, D))
     with pytest.raises(
-        ValueError, match=r"target must have pred's shape \(3, 5, 2\), got \(3, 5\)"
+        ValueError, match=r"target must have pred's shape \(3, 5, 9\), got \(3, 5\)"
     ):
         mse(pred, np.zeros((N, T)))
     with pytest.raises(ValueError, match="target has dtype float32 but pred is float64"):
         mse(pred, np.zeros((N, T, D), dtype=np.float32))
     with pytest.raises(
-        ValueError, match=r"mask must have a leading part of pred's shape \(3, 5, 2\).*got \(5,\)"
+        ValueError, match=r"mask must have a leading part of pred's shape \(3, 5, 9\).*got \(5,\)"
     ):
         mse(pred, pred, mask=np.ones(T, dtype=bool))
     with pytest.raises(
-        ValueError, match="no element is counted: the mask excludes all 30 elements"
+        ValueError, match="no element is counted: the mask excludes all 135 elements"
     ):
         mse(pred, pred, mask=np.zeros((N, T), dtype=bool))
     with pytest.raises(ValueError, match=r"pred contains 1 non-finite value\(s\), first inf"):

@@ -45,7 +45,7 @@ def embedding_forward(ids, E) -> tuple[np.ndarray, EmbeddingCache]:
         raise ValueError(f"E must have 2 dimensions (V, D), got shape {E.shape}")
     _checks.check_float_dtype("E.dtype", E.dtype)
     ids = _check_ids(ids, E.shape[0])
-    y = E[ids]  # fancy indexing copies, so later updates to E do not change y
+    y = np.take(E, ids, axis=0)  # a copy (even for a single id): later updates to E leave y be
     return y, EmbeddingCache(ids, E.shape, E.dtype)
 
 
