@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from rnnlab import LSTM, RNN
+from rnnlab.memory import keep_freed_memory
 
 SHAPES = [(50, 32, 64, 128), (100, 64, 256, 256), (35, 20, 650, 650), (200, 1, 32, 64), (20, 256, 128, 512)]
 
@@ -77,6 +78,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    # the same allocator setting for both implementations: freed blocks are reused warm
+    allocator = "glibc heap, no trim" if keep_freed_memory() else "default allocator"
     try:
         import torch
 
@@ -86,7 +89,7 @@ def main(argv=None) -> list[dict]:
         print("torch not installed: printing rnnlab's times only")
 
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") +
-          f", {platform.processor() or platform.machine()}, float32, median of {args.repeat}")
+          f", {platform.processor() or platform.machine()}, float32, median of {args.repeat}, {allocator}")
     header = f"{'cell':5} {'T,N,D,H':>18} {'train ms':>9} {'torch':>9} {'ratio':>6}   {'infer ms':>9} {'torch':>9} {'ratio':>6}"
     print(header)
     print("-" * len(header))

@@ -7,6 +7,7 @@ import sys
 from dataclasses import fields
 
 from rnnlab import __version__
+from rnnlab.memory import keep_freed_memory
 
 
 def _add_dataclass_options(parser: argparse.ArgumentParser, config_type) -> None:
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # warm reuse of big arrays between training steps (see memory.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -192,10 +192,13 @@ def lstm_backward(dh, dh_T, dc_T, cache):
     H = h.shape[2]
     sizes = [N] * T if cache.batch_sizes is None else cache.batch_sizes.tolist()
     # local derivatives of every gate at every step, at once: s(1-s) for i, f, o; 1-g^2 for g
-    gate_derivative = gates * (1 - gates)
-    g = gates[:, :, 2 * H : 3 * H]
-    np.subtract(1, g * g, out=gate_derivative[:, :, 2 * H : 3 * H])
-    tanh_derivative = 1 - tanh_c * tanh_c
+    gate_derivative = np.subtract(1, gates)
+    gate_derivative *= gates
+    g, g_derivative = gates[:, :, 2 * H : 3 * H], gate_derivative[:, :, 2 * H : 3 * H]
+    np.multiply(g, g, out=g_derivative)
+    np.subtract(1, g_derivative, out=g_derivative)
+    tanh_derivative = np.multiply(tanh_c, tanh_c)
+    np.subtract(1, tanh_derivative, out=tanh_derivative)
     da = np.zeros_like(gates) if cache.batch_sizes is not None else np.empty_like(gates)
     W_h_T = np.ascontiguousarray(cache.W_h.T)
     # running gradients on h_t and c_t; rows not yet started (t >= length) keep dh_T, dc_T
