@@ -1,0 +1,1 @@
+"""Training: configs, the loop, checkpoints and metrics. Reads files; the layers never do."""
