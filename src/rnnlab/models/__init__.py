@@ -1,0 +1,1 @@
+"""Models: compose layers and write their own forward/backward chain explicitly."""

@@ -1,0 +1,73 @@
+"""Many-to-one: a sequence in, one label out.
+
+    x     = E[ids]            (N, T, E) word or character embeddings   (or numeric features (N, T, D))
+    out, state = RNN(dropout(x), lengths)
+    z     = [h_T(forward), h_1(reverse)] of the last layer             (N, H * dirs)
+    logits = dropout(z) W + b                                          (N, C)
+    loss  = cross-entropy(softmax(logits), y)
+
+Backward runs the same chain in reverse: the loss reaches the RNN only through its final
+state, so ``dout`` is zero and ``dstate`` carries the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.layers.dropout import dropout_backward, dropout_forward
+from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.linear import Linear
+from rnnlab.losses import softmax_cross_entropy
+from rnnlab.models.parts import (
+    final_hidden,
+    final_hidden_backward,
+    flat_params,
+    make_recurrent,
+    prefixed,
+)
+
+
+class SequenceClassifier:
+    """Embedding (for token ids) or raw features -> RNN/LSTM -> final state -> softmax."""
+
+    def __init__(self, *, num_classes: int, cell: str, hidden: int, layers: int, bidirectional: bool,
+                 dropout: float, rng: np.random.Generator, vocab_size: int | None = None,
+                 embed: int = 0, input_size: int | None = None):
+        self.dropout = dropout
+        self.embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng) if vocab_size else None
+        width = embed if self.embed else input_size
+        self.rnn = make_recurrent(cell, width, hidden, layers, bidirectional, rng)
+        self.head = Linear(self.rnn.output_size, num_classes, rng=rng)
+        parts = {"rnn": self.rnn, "head": self.head}
+        if self.embed:
+            parts = {"embed": self.embed, **parts}
+        self.params = flat_params(**parts)
+
+    def _forward(self, inputs, lengths, rng):
+        if self.embed:
+            x, embed_cache = self.embed.forward(inputs)
+        else:
+            x, embed_cache = inputs, None
+        x, mask_in = dropout_forward(x, self.dropout, rng)
+        out, state, rnn_cache = self.rnn.forward(x, lengths=lengths)
+        z, mask_out = dropout_forward(final_hidden(self.rnn, state), self.dropout, rng)
+        logits, head_cache = self.head.forward(z)
+        return logits, (embed_cache, mask_in, out.shape, state, rnn_cache, mask_out, head_cache)
+
+    def loss_and_grads(self, batch, rng, carry=None):
+        inputs, lengths, labels = batch
+        logits, (embed_cache, mask_in, out_shape, state, rnn_cache, mask_out, head_cache) = \
+            self._forward(inputs, lengths, rng)
+        loss, dlogits = softmax_cross_entropy(logits, labels)
+        dz, grads = self.head.backward(dlogits, head_cache)
+        grads = prefixed("head", grads)
+        dz = dropout_backward(dz, mask_out)
+        dstate = final_hidden_backward(self.rnn, state, dz)
+        dx, _, rnn_grads = self.rnn.backward(np.zeros(out_shape, dtype=dz.dtype), dstate, rnn_cache)
+        grads.update(prefixed("rnn", rnn_grads))
+        if self.embed:
+            grads.update(prefixed("embed", self.embed.backward(dropout_backward(dx, mask_in), embed_cache)))
+        return loss, grads, None
+
+    def logits(self, inputs, lengths) -> np.ndarray:
+        return self._forward(inputs, lengths, None)[0]

@@ -1,0 +1,46 @@
+"""Small pieces every model uses: building a recurrent layer from options, naming the
+parameters of composed layers, and reading the last layer's final hidden state."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.layers.lstm import LSTM
+from rnnlab.layers.rnn import RNN
+
+
+def make_recurrent(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool, rng):
+    if cell == "lstm":
+        return LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng)
+    if cell == "rnn":
+        return RNN(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng)
+    raise ValueError(f"cell must be 'lstm' or 'rnn', got {cell!r}")
+
+
+def flat_params(**layers) -> dict[str, np.ndarray]:
+    """{"embed.E": ..., "rnn.W_x_l0": ...}: the layers' own arrays (updated in place)."""
+    return {f"{prefix}.{name}": p for prefix, layer in layers.items() for name, p in layer.params.items()}
+
+
+def prefixed(prefix: str, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}.{name}": g for name, g in grads.items()}
+
+
+def final_hidden(recurrent, state) -> np.ndarray:
+    """(N, H * dirs): the last layer's final h, forward direction first.
+
+    For the reverse direction the final state is the one after reading the sequence
+    backwards, i.e. at its first step: together they summarise the whole sequence."""
+    h = state[0] if isinstance(state, tuple) else state
+    dirs = recurrent.num_directions
+    return np.concatenate(list(h[-dirs:]), axis=1)
+
+
+def final_hidden_backward(recurrent, state, dfeature: np.ndarray):
+    """The dstate that ``recurrent.backward`` takes, given the gradient on final_hidden."""
+    h = state[0] if isinstance(state, tuple) else state
+    dh = np.zeros_like(h)
+    dirs, H = recurrent.num_directions, recurrent.hidden_size
+    for d in range(dirs):
+        dh[h.shape[0] - dirs + d] = dfeature[:, d * H : (d + 1) * H]
+    return (dh, np.zeros_like(dh)) if isinstance(state, tuple) else dh

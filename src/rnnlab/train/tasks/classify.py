@@ -1,0 +1,156 @@
+"""``rnnlab train classify``: one label per sequence (many-to-one).
+
+Two kinds of input:
+* text: a TSV file with a text column and a label column (by header name, or by 0-based
+  index when the file has no header), tokenised into words or characters (Korean too);
+* numbers: multivariate series in the UEA/sktime ``.ts`` format, variable length,
+  standardised per dimension with statistics of the training part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data.errors import DataError
+from rnnlab.data.series import Standardizer
+from rnnlab.data.text import read_labelled_text, tokenize
+from rnnlab.data.ts import read_ts
+from rnnlab.data.vocab import Vocab
+from rnnlab.models.classifier import SequenceClassifier
+from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.tasks.common import padded_batches, split_off
+
+
+@dataclass
+class ClassifyConfig(TrainConfig):
+    train: str = option("", "training file: TSV (text and label columns) or UEA/sktime .ts")
+    dev: str = option("", "dev file (empty: hold out dev_fraction of the training file)")
+    test: str = option("", "test file")
+    dev_fraction: float = option(0.1, "share of the training file held out as dev when no dev file is given")
+    text_col: str = option("document", "text column: header name, or 0-based index for a file without header")
+    label_col: str = option("label", "label column: header name, or 0-based index")
+    tokens: str = option("word", "tokens of a text: words or characters", ("word", "char"))
+    min_freq: int = option(1, "keep tokens seen at least this often in training")
+    max_vocab: int = option(30000, "at most this many tokens (the rest are <unk>)")
+    max_len: int = option(200, "tokens (or steps) after this many are cut off")
+    embed: int = option(64, "token embedding size E (text only)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.train or not self.test:
+            raise ConfigError("options train and test must name files")
+
+
+def _column(value: str):
+    return int(value) if value.isdigit() else value
+
+
+class ClassifyTask:
+    name = "classify"
+    metric = "accuracy"
+    higher_is_better = True
+    Config = ClassifyConfig
+
+    def __init__(self, config: ClassifyConfig, meta: dict | None = None):
+        self.config = config
+        self.meta = meta
+        self.splits: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
+
+    # ----- data --------------------------------------------------------------------------
+
+    @property
+    def numeric(self) -> bool:
+        return Path(self.config.train).suffix.lower() == ".ts"
+
+    def _read(self, path: str, labelled: bool = True):
+        """(sequences, labels as str): token lists for text, (T, D) arrays for .ts."""
+        if self.numeric:
+            series, labels = read_ts(path)
+            return [s[: self.config.max_len] for s in series], labels
+        texts, labels = read_labelled_text(path, _column(self.config.text_col), _column(self.config.label_col))
+        tokens = [tokenize(text, self.config.tokens)[: self.config.max_len] for text in texts]
+        # a text with no token (only spaces or symbols) still gets one step
+        return [t if t else ["<unk>"] for t in tokens], labels
+
+    def prepare(self) -> None:
+        """Read train/dev/test, build the vocabularies (or statistics) from train only."""
+        c = self.config
+        train_x, train_y = self._read(c.train)
+        if c.dev:
+            dev_x, dev_y = self._read(c.dev)
+        else:
+            keep, held = split_off(len(train_x), c.dev_fraction, c.seed)
+            dev_x, dev_y = [train_x[i] for i in held], [train_y[i] for i in held]
+            train_x, train_y = [train_x[i] for i in keep], [train_y[i] for i in keep]
+        labels = Vocab.labels(train_y)
+        if self.numeric:
+            stats = Standardizer.fit(np.concatenate(train_x))
+            self.meta = {"kind": "ts", "labels": labels.to_dict(), "standardizer": stats.to_dict(),
+                         "input_size": int(train_x[0].shape[1])}
+        else:
+            vocab = Vocab.build(train_x, min_freq=c.min_freq, max_size=c.max_vocab)
+            self.meta = {"kind": "text", "labels": labels.to_dict(), "vocab": vocab.to_dict()}
+        self.splits["train"] = self._encode(train_x, train_y, c.train)
+        self.splits["dev"] = self._encode(dev_x, dev_y, c.dev or c.train)
+        self.splits["test"] = self.encode_file(c.test)
+
+    def _encode(self, sequences, labels, path):
+        label_vocab = Vocab.from_dict(self.meta["labels"])
+        try:
+            y = label_vocab.encode(labels)
+        except ValueError as exc:
+            raise DataError(f"{path}: {exc} (labels seen in training: {label_vocab.tokens})") from None
+        return self.encode_inputs(sequences), y
+
+    def encode_inputs(self, sequences) -> list[np.ndarray]:
+        if self.meta["kind"] == "ts":
+            stats = Standardizer.from_dict(self.meta["standardizer"])
+            return [stats.transform(s).astype(np.float32) for s in sequences]
+        vocab = Vocab.from_dict(self.meta["vocab"])
+        return [vocab.encode(tokens) for tokens in sequences]
+
+    def encode_file(self, path: str):
+        return self._encode(*self._read(path), path)
+
+    # ----- model and training ----------------------------------------------------------------
+
+    def build_model(self, rng) -> SequenceClassifier:
+        c, m = self.config, self.meta
+        common = dict(num_classes=len(m["labels"]["tokens"]), cell=c.cell, hidden=c.hidden, layers=c.layers,
+                      bidirectional=c.bidirectional, dropout=c.dropout, rng=rng)
+        if m["kind"] == "ts":
+            return SequenceClassifier(input_size=m["input_size"], **common)
+        return SequenceClassifier(vocab_size=len(m["vocab"]["tokens"]), embed=c.embed, **common)
+
+    def train_batches(self, rng):
+        return padded_batches(*self.splits["train"], self.config.batch_size, rng)
+
+    @staticmethod
+    def batch_size_in_tokens(batch) -> int:
+        return int(batch[1].sum())
+
+    def evaluate(self, model, split="dev", data=None) -> dict:
+        inputs, labels = data if data is not None else self.splits[split]
+        from rnnlab.losses import softmax_cross_entropy
+
+        correct, total, loss_sum = 0, 0, 0.0
+        for x, lengths, y in padded_batches(inputs, labels, 256):
+            logits = model.logits(x, lengths)
+            loss, _ = softmax_cross_entropy(logits, y)
+            loss_sum += loss * len(y)
+            correct += int((logits.argmax(axis=1) == y).sum())
+            total += len(y)
+        return {"accuracy": correct / total, "loss": loss_sum / total}
+
+    def predict(self, model, sequences) -> list[str]:
+        labels = Vocab.from_dict(self.meta["labels"])
+        inputs = self.encode_inputs(sequences)
+        order = np.arange(len(inputs))
+        out = [""] * len(inputs)
+        for x, lengths, idx in padded_batches(inputs, order, 256):
+            for i, k in zip(idx, model.logits(x, lengths).argmax(axis=1)):
+                out[i] = labels.tokens[k]
+        return out

@@ -1,0 +1,36 @@
+"""What the sequence tasks share: batching padded minibatches and splitting off a dev set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.data.batching import length_bucketed_batches, pad
+
+
+def padded_batches(inputs: list[np.ndarray], targets, batch_size: int, rng=None):
+    """Length-grouped minibatches (inputs (N, T, ...), lengths (N,), targets[idx]).
+
+    With ``rng`` the grouping and the batch order are shuffled (training); without, the
+    order is fixed (evaluation)."""
+    lengths = np.array([len(x) for x in inputs], dtype=np.int64)
+    groups = length_bucketed_batches(lengths, batch_size, rng, shuffle=rng is not None)
+    batches = []
+    for idx in groups:
+        padded, batch_lengths = pad([inputs[i] for i in idx])
+        batches.append((padded, batch_lengths, _take(targets, idx)))
+    return batches
+
+
+def _take(targets, idx):
+    if isinstance(targets, np.ndarray):
+        return targets[idx]
+    return [targets[i] for i in idx]
+
+
+def split_off(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed random split of range(n): (kept indices, held-out indices), sorted."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"dev_fraction must lie in (0, 1) when no dev file is given, got {fraction}")
+    order = np.random.default_rng([seed, 12345]).permutation(n)
+    held = max(1, int(round(n * fraction)))
+    return np.sort(order[held:]), np.sort(order[:held])
