@@ -1,28 +1,135 @@
-"""The ``rnnlab`` command. It parses arguments and calls the library; no maths here."""
+"""The ``rnnlab`` command. It parses arguments and calls train/ and the tasks; no maths here.
+
+Every expected failure (a bad file, a bad option, a damaged checkpoint, a diverged run)
+ends with one line ``rnnlab: error: ...`` on stderr and a non-zero exit code, never a
+traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from rnnlab import __version__
 from rnnlab.memory import keep_freed_memory
 
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
-def _add_dataclass_options(parser: argparse.ArgumentParser, config_type) -> None:
-    for field in fields(config_type):
-        flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, type=type(field.default), default=field.default,
-                            help=f"(default: {field.default})")
+
+class CommandError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+# ----------------------------------------------------------------------------------------
+# train / eval / predict
+# ----------------------------------------------------------------------------------------
+
+
+def _train(args) -> int:
+    from rnnlab.train.checkpoint import load_checkpoint
+    from rnnlab.train.config import config_from_dict, resolve_config
+    from rnnlab.train.loop import fit
+    from rnnlab.train.tasks import task_class
+
+    Task = task_class(args.task)
+    overrides = {f.name: getattr(args, f.name) for f in fields(Task.Config) if hasattr(args, f.name)}
+    if args.resume:
+        run_dir = Path(args.resume)
+        if args.config or overrides or args.out:
+            raise CommandError("--resume continues a run with its saved config: give no --config, --out or options")
+        _, _, meta = load_checkpoint(run_dir, "last", task=Task.name)
+        config = config_from_dict(Task.Config, meta["config"], f"{run_dir}/last.json")
+        task = Task(config)
+        task.prepare()
+        if json.loads(json.dumps(task.meta)) != meta["meta"]:
+            raise CommandError(f"{run_dir}: the data no longer gives the vocabularies this run was started with")
+    else:
+        if not args.out:
+            raise CommandError("give --out DIR (where the run is written) or --resume DIR")
+        config = resolve_config(Task.Config, args.config, overrides)
+        run_dir = Path(args.out)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise CommandError(f"{run_dir} already holds files: choose another --out, or continue with --resume {run_dir}")
+        task = Task(config)
+        task.prepare()  # read and check all data before anything is written
+        run_dir.mkdir(parents=True, exist_ok=True)
+    metrics = fit(task, config, run_dir, resume=bool(args.resume))
+    print(json.dumps({k: metrics[k] for k in ("dev", "test")}, indent=None))
+    print(f"wrote {run_dir}/metrics.json, curves.png, log.jsonl, best.npz/json, last.npz/json")
+    return 0
+
+
+def _load_run(run_dir: str):
+    """(task, model) of a finished run's best checkpoint."""
+    import numpy as np
+
+    from rnnlab.train.checkpoint import CheckpointError, load_checkpoint
+    from rnnlab.train.config import config_from_dict
+    from rnnlab.train.loop import _load_params
+    from rnnlab.train.tasks import TASKS, task_class
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CommandError(f"{run}: no such run directory")
+    params, _, meta = load_checkpoint(run, "best")
+    if meta["task"] not in TASKS:
+        raise CheckpointError(f"{run}/best.json: unknown task {meta['task']!r}")
+    Task = task_class(meta["task"])
+    config = config_from_dict(Task.Config, meta["config"], f"{run}/best.json")
+    task = Task(config, meta["meta"])
+    model = task.build_model(np.random.default_rng(0))
+    _load_params(model, params)
+    return task, model
+
+
+def _eval(args) -> int:
+    task, model = _load_run(args.run)
+    data = task.encode_file(args.data)
+    metrics = task.evaluate(model, data=data)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print("  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    return 0
+
+
+def _predict(args) -> int:
+    task, model = _load_run(args.run)
+    source = args.input
+    if source == "-":
+        lines = sys.stdin.read().splitlines()
+        results = task.predict_lines(model, lines)
+    else:
+        results = task.predict_file(model, source)
+    for line in results:
+        print(line)
+    return 0
+
+
+def _generate(args) -> int:
+    import numpy as np
+
+    task, model = _load_run(args.run)
+    if not hasattr(task, "generate"):
+        raise CommandError(f"{args.run} holds a '{task.name}' model; only a language model (lm) generates text")
+    if args.length < 1 or args.temperature <= 0:
+        raise CommandError(f"--length must be >= 1 and --temperature > 0, got {args.length} and {args.temperature}")
+    text = task.generate(model, args.prime, args.length, args.temperature, np.random.default_rng(args.seed))
+    print(text)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# demo
+# ----------------------------------------------------------------------------------------
 
 
 def _demo(args) -> int:
     from rnnlab.demo import DemoConfig, run_demo
 
-    if args.cell not in ("lstm", "rnn"):
-        print(f"rnnlab demo: --cell must be 'lstm' or 'rnn', got {args.cell!r}", file=sys.stderr)
-        return 2
     config = DemoConfig(**{f.name: getattr(args, f.name) for f in fields(DemoConfig)})
     result = run_demo(config)
     print(
@@ -33,21 +140,81 @@ def _demo(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------
+# parser
+# ----------------------------------------------------------------------------------------
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_type, keep_defaults: bool) -> None:
+    """One flag per config field; without keep_defaults an absent flag overrides nothing."""
+    from rnnlab.train.config import field_types
+
+    types = field_types(config_type)
+    for f in fields(config_type):
+        flag = "--" + f.name.replace("_", "-")
+        kind = types[f.name]
+        default = f.default if keep_defaults else argparse.SUPPRESS
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=default, choices=f.metadata.get("choices"),
+                                help=help_text, metavar=kind.__name__.upper() if not f.metadata.get("choices") else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rnnlab.demo import DemoConfig
+    from rnnlab.train.tasks import TASKS, task_class
 
     parser = argparse.ArgumentParser(
-        prog="rnnlab",
+        prog="rnnlab", allow_abbrev=False,
         description="Recurrent neural networks (tanh RNN, LSTM) from first principles, "
         "with hand-written backpropagation through time.",
     )
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model on your data", allow_abbrev=False)
+    tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in TASKS:
+        Task = task_class(name)
+        sub = tasks.add_parser(name, help=(Task.__doc__ or "").strip().splitlines()[0] if Task.__doc__ else None,
+                               allow_abbrev=False, description=sys.modules[Task.__module__].__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("--config", help="TOML file of options (flags override it)")
+        sub.add_argument("--out", help="directory to write the run into (new or empty)")
+        sub.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
+        _add_config_options(sub, Task.Config, keep_defaults=False)
+        sub.set_defaults(run=_train, task=name)
+
+    evaluate = commands.add_parser("eval", help="evaluate a trained model on a labelled file", allow_abbrev=False)
+    evaluate.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
+    evaluate.add_argument("--data", required=True, help="labelled file in the training data's format")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run_fn=_eval)
+
+    predict = commands.add_parser("predict", help="tags, labels or forecasts, one result per line", allow_abbrev=False)
+    predict.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
+    predict.add_argument("input", nargs="?", default="-", help="input file, or - for standard input (default)")
+    predict.set_defaults(run_fn=_predict)
+
+    generate = commands.add_parser("generate", help="sample text from a character language model",
+                                   allow_abbrev=False)
+    generate.add_argument("run", metavar="DIR", help="run directory of an lm model")
+    generate.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    generate.add_argument("--length", type=int, default=500, help="characters to sample (default: 500)")
+    generate.add_argument("--temperature", type=float, default=0.8, help="softmax temperature (default: 0.8)")
+    generate.add_argument("--seed", type=int, default=1, help="sampling seed (default: 1)")
+    generate.set_defaults(run_fn=_generate)
+
     demo = commands.add_parser(
-        "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence",
+        "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,
         description="Train on a generated many-to-one memory task and report held-out accuracy.",
     )
-    _add_dataclass_options(demo, DemoConfig)
+    for f in fields(DemoConfig):
+        kind = type(f.default)
+        demo.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
+                          choices=("lstm", "rnn") if f.name == "cell" else None, help=f"(default: {f.default})")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -59,7 +226,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    run = getattr(args, "run_fn", None) or args.run
+    from rnnlab.train.loop import TrainingDiverged, TrainingInterrupted
+
+    try:
+        return run(args)
+    except TrainingInterrupted as exc:
+        print(f"rnnlab: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("rnnlab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except TrainingDiverged as exc:
+        print(f"rnnlab: error: training diverged: {exc}; the last good checkpoint is kept", file=sys.stderr)
+        return EXIT_ERROR
+    except (CommandError, ValueError, OSError) as exc:
+        print(f"rnnlab: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

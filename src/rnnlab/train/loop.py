@@ -163,8 +163,8 @@ def fit(task, config, run_dir: Path, resume: bool = False, progress_bar: bool = 
         else:
             progress.bad_epochs += 1
             best_now = False
-            if config.lr_schedule == "plateau":
-                progress.lr *= 0.5
+            if config.lr_schedule == "plateau":  # halve, down to 1/64 of the starting rate
+                progress.lr = max(progress.lr * 0.5, config.lr / 64)
         tqdm.write(
             f"epoch {progress.epoch + 1:3d}  train loss {record['train_loss']:.4f}  "
             f"dev {task.metric} {value:.4f}{' *' if best_now else ''}  lr {optimizer.lr:.2e}  "

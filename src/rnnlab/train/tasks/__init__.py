@@ -1,15 +1,39 @@
-"""One module per task: its config, how it reads data, builds its model and measures it."""
+"""One module per task: its config, how it reads data, builds its model and measures it.
+
+A task class provides: ``name``, ``metric`` and ``higher_is_better`` (the dev metric that
+picks the best checkpoint), ``Config`` (its config dataclass), ``__init__(config,
+meta=None)``, ``prepare()`` (read train/dev/test, build ``meta``: vocabularies, statistics,
+JSON-safe), ``encode_file(path)``, ``build_model(rng)``, ``train_batches(rng)``,
+``batch_size_in_tokens(batch)``, ``evaluate(model, split="dev", data=None)``,
+``predict_lines(model, lines)`` and ``predict_file(model, path)``.
+"""
 
 from __future__ import annotations
+
+import importlib
+
+_MODULES = {
+    "tag": ("rnnlab.train.tasks.tag", "TagTask"),
+    "classify": ("rnnlab.train.tasks.classify", "ClassifyTask"),
+    "forecast": ("rnnlab.train.tasks.forecast", "ForecastTask"),
+    "lm": ("rnnlab.train.tasks.lm", "LanguageModelTask"),
+}
+
+
+def _available() -> tuple[str, ...]:
+    names = []
+    for name, (module, _) in _MODULES.items():
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return tuple(names)
+
+
+TASKS = _available()
 
 
 def task_class(name: str):
     """The task class for ``rnnlab train NAME``."""
-    if name == "classify":
-        from rnnlab.train.tasks.classify import ClassifyTask
-
-        return ClassifyTask
-    raise ValueError(f"unknown task {name!r}")
-
-
-TASKS = ("classify",)
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; tasks are {', '.join(TASKS)}")
+    module, cls = _MODULES[name]
+    return getattr(importlib.import_module(module), cls)

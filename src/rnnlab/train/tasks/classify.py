@@ -145,7 +145,23 @@ class ClassifyTask:
             total += len(y)
         return {"accuracy": correct / total, "loss": loss_sum / total}
 
-    def predict(self, model, sequences) -> list[str]:
+    def predict_lines(self, model, lines: list[str]) -> list[str]:
+        """One label per line of text."""
+        if self.meta["kind"] == "ts":
+            raise DataError("a .ts model predicts from a .ts file, not from standard input")
+        return self._predict(model, [tokenize(line, self.config.tokens)[: self.config.max_len] or ["<unk>"]
+                                     for line in lines])
+
+    def predict_file(self, model, path: str) -> list[str]:
+        """One label per case of a .ts file, or per line of a text file."""
+        if self.meta["kind"] == "ts":
+            series, _ = read_ts(path)
+            return self._predict(model, [s[: self.config.max_len] for s in series])
+        from rnnlab.data.text import read_text
+
+        return self.predict_lines(model, read_text(path).splitlines())
+
+    def _predict(self, model, sequences) -> list[str]:
         labels = Vocab.from_dict(self.meta["labels"])
         inputs = self.encode_inputs(sequences)
         order = np.arange(len(inputs))
