@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print("rnnlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except TrainingDiverged as exc:
-        print(f"rnnlab: error: training diverged: {exc}; the last good checkpoint is kept", file=sys.stderr)
+        print(f"rnnlab: error: training diverged: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except (CommandError, ValueError, OSError) as exc:
         print(f"rnnlab: error: {exc}", file=sys.stderr)

@@ -136,6 +136,11 @@ def fit(task, config, run_dir: Path, resume: bool = False, progress_bar: bool = 
                     elapsed = time.perf_counter() - start
                     bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{optimizer.lr:.2e}",
                                     tok_per_s=f"{tokens / max(elapsed, 1e-9):.0f}")
+        except TrainingDiverged as exc:
+            bar.close()
+            kept = (f"the last good checkpoint is {run_dir}/last (end of epoch {progress.epoch})"
+                    if progress.epoch else "no epoch had finished, so there is no checkpoint")
+            raise TrainingDiverged(f"{exc}; {kept}. Try a lower --lr or --clip.") from None
         except KeyboardInterrupt:
             bar.close()
             progress.train_seconds += time.perf_counter() - start

@@ -1,0 +1,186 @@
+"""The trainer and the command line, end to end on a small generated classification set.
+
+A run directory holds config.json, log.jsonl, metrics.json, curves.png and checkpoints;
+an interrupted run resumes to exactly the result of an uninterrupted one; bad input ends
+with one line on stderr and a non-zero exit code, and leaves no half-written run behind.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnlab.cli import main
+from rnnlab.train.checkpoint import load_checkpoint
+
+
+def _write_tsv(path, n, seed):
+    """Sentences whose label is whether the word 'good' comes before 'bad'."""
+    rng = np.random.default_rng(seed)
+    filler = ["the", "a", "movie", "was", "and", "plot", "very"]
+    lines = ["document\tlabel"]
+    for _ in range(n):
+        words = list(rng.choice(filler, size=rng.integers(3, 8)))
+        first, second = ("good", "bad") if rng.random() < 0.5 else ("bad", "good")
+        words.insert(rng.integers(0, len(words)), first)
+        words.append(second)
+        lines.append(" ".join(words) + "\t" + ("1" if first == "good" else "0"))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def data(tmp_path):
+    _write_tsv(tmp_path / "train.tsv", 120, 0)
+    _write_tsv(tmp_path / "test.tsv", 40, 1)
+    config = tmp_path / "small.toml"
+    config.write_text(
+        f'train = "{tmp_path / "train.tsv"}"\ntest = "{tmp_path / "test.tsv"}"\n'
+        "hidden = 8\nembed = 6\nepochs = 3\nbatch_size = 16\nlr = 0.01\npatience = 0\n"
+    )
+    return tmp_path, config
+
+
+def test_a_run_directory_holds_everything(data, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    assert main(["train", "classify", "--config", str(config), "--out", str(out), "--cell", "rnn"]) == 0
+    assert {p.name for p in out.iterdir()} >= {
+        "config.json", "log.jsonl", "metrics.json", "curves.png", "best.npz", "best.json", "last.npz", "last.json"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"dev", "test", "train_seconds", "epochs"}
+    assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["epochs"] == 3
+    assert json.loads((out / "config.json").read_text())["cell"] == "rnn"  # the flag overrode the file
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", str(tmp_path / "test.tsv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_predict_reads_standard_input_and_prints_one_label_per_line(data, capsys, monkeypatch):
+    import io
+
+    tmp_path, config = data
+    out = tmp_path / "run"
+    main(["train", "classify", "--config", str(config), "--out", str(out)])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("good movie then bad\nbad plot and good\n\n"))
+    assert main(["predict", str(out), "-"]) == 0
+    labels = capsys.readouterr().out.splitlines()
+    assert len(labels) == 3 and set(labels) <= {"0", "1"}
+
+
+def test_interrupted_run_resumes_to_the_same_result(data, monkeypatch, capsys):
+    tmp_path, config = data
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main(["train", "classify", "--config", str(config), "--out", str(whole), "--dropout", "0.3"]) == 0
+
+    from rnnlab.models.classifier import SequenceClassifier
+
+    original = SequenceClassifier.loss_and_grads
+    calls = {"n": 0}
+
+    def interrupt_on_the_tenth_batch(self, batch, rng, carry=None):
+        calls["n"] += 1
+        if calls["n"] == 10:  # inside the second epoch (7 batches per epoch)
+            raise KeyboardInterrupt
+        return original(self, batch, rng, carry)
+
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", interrupt_on_the_tenth_batch)
+    code = main(["train", "classify", "--config", str(config), "--out", str(parts), "--dropout", "0.3"])
+    assert code == 130
+    assert f"--resume {parts}" in capsys.readouterr().err
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", original)
+    assert main(["train", "classify", "--resume", str(parts)]) == 0
+
+    a, _, _ = load_checkpoint(whole, "last")
+    b, _, _ = load_checkpoint(parts, "last")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert json.loads((whole / "metrics.json").read_text())["test"] == json.loads((parts / "metrics.json").read_text())["test"]
+
+
+def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(data, monkeypatch, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    from rnnlab.models.classifier import SequenceClassifier
+
+    original = SequenceClassifier.loss_and_grads
+    calls = {"n": 0}
+
+    def nan_in_the_second_epoch(self, batch, rng, carry=None):
+        calls["n"] += 1
+        loss, grads, carry = original(self, batch, rng, carry)
+        return (float("nan") if calls["n"] == 12 else loss), grads, carry
+
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", nan_in_the_second_epoch)
+    assert main(["train", "classify", "--config", str(config), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged: the loss became nan at epoch 2, batch 5" in err  # 7 batches per epoch
+    assert f"the last good checkpoint is {out}/last (end of epoch 1)" in err
+    _, _, meta = load_checkpoint(out, "last")
+    assert meta["progress"]["epoch"] == 1  # the end of the first epoch, intact
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--hiden", "3"], "unrecognized arguments: --hiden"),
+    (["--cell", "gru"], "invalid choice: 'gru'"),
+])
+def test_mistyped_options_are_errors_that_name_them(data, capsys, args, message):
+    tmp_path, config = data
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "r"), *args])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_option_in_the_config_file_is_named(data, capsys):
+    tmp_path, config = data
+    config.write_text(config.read_text() + "hiden = 3\n")
+    assert main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
+    assert "unknown option 'hiden' (did you mean 'hidden'?)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_data_names_the_file_and_leaves_nothing_behind(data, capsys):
+    tmp_path, config = data
+    (tmp_path / "test.tsv").write_bytes(b"document\tlabel\ngood\t1\n\xff\xfe bad\t0\n")
+    assert main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rnnlab: error: ") and "test.tsv" in err and "UTF-8" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_label_never_seen_in_training_is_named(data, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    main(["train", "classify", "--config", str(config), "--out", str(out)])
+    (tmp_path / "odd.tsv").write_text("document\tlabel\ngood movie\t7\n")
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", str(tmp_path / "odd.tsv")]) == 1
+    err = capsys.readouterr().err
+    assert "odd.tsv" in err and "'7'" in err
+
+
+def test_damaged_checkpoints_and_empty_directories_are_reported(data, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    main(["train", "classify", "--config", str(config), "--out", str(out)])
+    blob = (out / "best.npz").read_bytes()
+    (out / "best.npz").write_bytes(blob[:100])
+    capsys.readouterr()
+    assert main(["predict", str(out), str(tmp_path / "test.tsv")]) == 1
+    assert "best.npz: truncated or corrupted" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "classify", "--resume", str(tmp_path / "empty")]) == 1
+    assert "no checkpoint 'last' here" in capsys.readouterr().err
+
+
+def test_an_existing_run_is_never_overwritten(data, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    main(["train", "classify", "--config", str(config), "--out", str(out)])
+    capsys.readouterr()
+    assert main(["train", "classify", "--config", str(config), "--out", str(out)]) == 1
+    assert "already holds files" in capsys.readouterr().err
