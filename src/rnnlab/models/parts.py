@@ -9,11 +9,13 @@ from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
 
 
-def make_recurrent(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool, rng):
+def make_recurrent(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool, rng,
+                   dtype=np.float32):
+    """An LSTM or RNN stack; ``dtype`` float64 is for finite-difference gradient checks."""
     if cell == "lstm":
-        return LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng)
+        return LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
     if cell == "rnn":
-        return RNN(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng)
+        return RNN(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
     raise ValueError(f"cell must be 'lstm' or 'rnn', got {cell!r}")
 
 
