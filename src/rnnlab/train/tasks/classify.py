@@ -37,6 +37,8 @@ class ClassifyConfig(TrainConfig):
     max_vocab: int = option(30000, "at most this many tokens (the rest are <unk>)")
     max_len: int = option(200, "tokens (or steps) after this many are cut off")
     embed: int = option(64, "token embedding size E (text only)")
+    pool: str = option("last", "what the head reads: the final state (the lecture's many-to-one), "
+                       "or the mean or max of the outputs over time", ("last", "mean", "max"))
 
     def validate(self) -> None:
         super().validate()
@@ -120,7 +122,7 @@ class ClassifyTask:
     def build_model(self, rng) -> SequenceClassifier:
         c, m = self.config, self.meta
         common = dict(num_classes=len(m["labels"]["tokens"]), cell=c.cell, hidden=c.hidden, layers=c.layers,
-                      bidirectional=c.bidirectional, dropout=c.dropout, rng=rng)
+                      bidirectional=c.bidirectional, dropout=c.dropout, pool=c.pool, rng=rng)
         if m["kind"] == "ts":
             return SequenceClassifier(input_size=m["input_size"], **common)
         return SequenceClassifier(vocab_size=len(m["vocab"]["tokens"]), embed=c.embed, **common)

@@ -1,0 +1,100 @@
+r"""Character language model: predict every next character, carrying the state across batches.
+
+Forward, for ids x (N, T) and targets y (N, T) (y[:, t] = the character after x[:, t])::
+
+    e       = E[x]                                  (N, T, Em)  character embeddings
+    u       = dropout(e)
+    h, s_T  = RNN(u, state=s_0)                     (N, T, H);  s = (h, c) for the LSTM, each (L, N, H)
+    z       = dropout(h)
+    logits  = z W + b                               (N, T, V)
+    loss    = -(1/(N T)) sum_{n,t} log softmax(logits[n, t])[y[n, t]]      nats per character
+
+Truncated BPTT: s_0 is the carry, the final state s_T of the previous batch (zeros at the
+start of an epoch), and the new carry is s_T. The carry is a constant to this batch: no
+gradient flows back into the batch that produced it, so each batch is an ordinary T-step
+BPTT whose recurrence merely starts from a remembered state.
+
+Backward runs the chain in reverse::
+
+    dlogits = (softmax(logits) - onehot(y)) / (N T)             back through the mean cross-entropy
+    dz, dW, db = head.backward(dlogits)                         back through z W + b
+    dh      = dropout_backward(dz)
+    du, _, dRNN = rnn.backward(dh, dstate_T = 0)                BPTT inside the batch; ds_0 dropped
+    de      = dropout_backward(du)
+    dE      = embed.backward(de)                                rows of E gather their positions' de
+
+Shapes: N batch (parallel streams), T time (seq_len), Em embedding size, H hidden, L layers,
+V vocabulary (distinct characters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.layers.dropout import dropout_backward, dropout_forward
+from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.linear import Linear
+from rnnlab.losses import softmax_cross_entropy
+from rnnlab.models.parts import flat_params, make_recurrent, prefixed
+
+
+class CharLM:
+    """Embedding -> stacked LSTM (or tanh RNN) -> linear -> softmax over the next character.
+
+    ``loss_and_grads(batch, rng, carry)`` trains on one batch (x, y), both (N, T) int; ``carry``
+    is None or {"h": (L, N, H)[, "c": (L, N, H)]} and the returned carry has that form.
+    ``logits(x, state)`` is the deterministic forward used to evaluate and to sample.
+
+    Parameter names: ``embed.E`` (V, Em), ``rnn.W_x_l{k}``/``rnn.W_h_l{k}``/``rnn.b_l{k}``
+    (LSTM; ``W_xh``, ``W_hh`` for the RNN), ``head.W`` (H, V), ``head.b`` (V,).
+    """
+
+    def __init__(self, *, vocab_size: int, embed: int, cell: str, hidden: int, layers: int,
+                 dropout: float, rng: np.random.Generator, dtype=np.float32):
+        self.cell = cell
+        self.dropout = dropout
+        self.embed = Embedding(vocab_size, embed, rng=rng, dtype=dtype)
+        self.rnn = make_recurrent(cell, embed, hidden, layers, False, rng, dtype=dtype)
+        self.head = Linear(hidden, vocab_size, rng=rng, dtype=dtype)
+        self.params = flat_params(embed=self.embed, rnn=self.rnn, head=self.head)
+
+    # ----- the carried state: the layer's (h, c) tuple <-> a dict of named arrays ----------
+
+    def _state(self, carry: dict | None):
+        if carry is None:
+            return None
+        return (carry["h"], carry["c"]) if self.cell == "lstm" else carry["h"]
+
+    def _carry(self, state) -> dict[str, np.ndarray]:
+        if self.cell == "lstm":
+            return {"h": state[0], "c": state[1]}
+        return {"h": state}
+
+    # ----- forward / backward --------------------------------------------------------------
+
+    def loss_and_grads(self, batch, rng, carry=None):
+        """Mean cross-entropy (nats/char) of one batch, its gradients and the next carry."""
+        x, y = batch
+        e, embed_cache = self.embed.forward(x)  # (N, T, Em)
+        u, mask_in = dropout_forward(e, self.dropout, rng)
+        h, state_T, rnn_cache = self.rnn.forward(u, state=self._state(carry))  # (N, T, H)
+        z, mask_out = dropout_forward(h, self.dropout, rng)
+        logits, head_cache = self.head.forward(z)  # (N, T, V)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+
+        dz, head_grads = self.head.backward(dlogits, head_cache)  # back through z W + b
+        dh = dropout_backward(dz, mask_out)
+        du, _, rnn_grads = self.rnn.backward(dh, None, rnn_cache)  # BPTT; nothing flows into the carry
+        de = dropout_backward(du, mask_in)
+        embed_grads = self.embed.backward(de, embed_cache)
+        grads = {**prefixed("embed", embed_grads), **prefixed("rnn", rnn_grads), **prefixed("head", head_grads)}
+        return loss, grads, self._carry(state_T)
+
+    def logits(self, x: np.ndarray, carry: dict | None = None,
+               lengths: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """No dropout, no gradient: ids x (N, T) -> logits (N, T, V) and the carry after x
+        (after each row's own length when ``lengths`` (N,) is given for a padded batch)."""
+        e, _ = self.embed.forward(x)
+        h, state_T, _ = self.rnn.forward(e, lengths=lengths, state=self._state(carry))
+        logits, _ = self.head.forward(h)
+        return logits, self._carry(state_T)

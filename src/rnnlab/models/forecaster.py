@@ -1,0 +1,87 @@
+"""Many-to-one regression: a window of a multivariate series in, one number out.
+
+    x      (N, T, C)   the last T steps of C standardised input columns
+    out, state = RNN(dropout(x))                                     RNN or LSTM, any depth
+    z      = [h_T(forward), h_1(reverse)] of the last layer          (N, H * dirs)
+    u      = dropout(z) W + b                                        (N, 1) -> (N,)
+    base   = x[:, T-1, k]   (output "change")  or  0  (output "level")          (N,)
+    y_hat  = base + u                                                (N,) standardised target
+    loss   = (1/N) sum_n (y_hat_n - y_n)^2                           mean squared error
+
+k is the target's column among the inputs. With output "change" the network only learns
+the correction to persistence ("tomorrow = today"): at initialisation, u ~ 0, the model
+already is that baseline, and it has to learn how much the weather will change, a small
+quantity centred near 0, instead of the whole level of the series.
+
+Backward runs the same chain in reverse. ``base`` is an input, not a parameter, so
+dy_hat flows only into u; the loss reaches the RNN only through its final state, so
+``dout`` is zero and ``dstate`` carries the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.layers.dropout import dropout_backward, dropout_forward
+from rnnlab.layers.linear import Linear
+from rnnlab.losses import mse
+from rnnlab.models.parts import (
+    final_hidden,
+    final_hidden_backward,
+    flat_params,
+    make_recurrent,
+    prefixed,
+)
+
+OUTPUTS = ("change", "level")
+
+
+class Forecaster:
+    """Standardised window (N, T, C) -> RNN/LSTM -> final state -> one standardised value."""
+
+    def __init__(self, *, input_size: int, target_index: int, cell: str, hidden: int, layers: int,
+                 bidirectional: bool, dropout: float, rng: np.random.Generator, output: str = "change",
+                 dtype=np.float32):
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if not 0 <= target_index < input_size:
+            raise ValueError(f"target_index must lie in 0..{input_size - 1}, got {target_index}")
+        self.target_index = target_index
+        self.output = output
+        self.dropout = dropout
+        self.dtype = np.dtype(dtype)
+        self.rnn = make_recurrent(cell, input_size, hidden, layers, bidirectional, rng, dtype=dtype)
+        self.head = Linear(self.rnn.output_size, 1, rng=rng, dtype=dtype)
+        self.params = flat_params(rnn=self.rnn, head=self.head)
+
+    def _base(self, x: np.ndarray) -> np.ndarray:
+        """(N,): the target's last observed value, or zeros (predict the level itself)."""
+        if self.output == "change":
+            return x[:, -1, self.target_index].copy()
+        return np.zeros(x.shape[0], dtype=x.dtype)
+
+    def _forward(self, x, rng):
+        x_in, mask_in = dropout_forward(x, self.dropout, rng)
+        out, state, rnn_cache = self.rnn.forward(x_in)
+        z, mask_out = dropout_forward(final_hidden(self.rnn, state), self.dropout, rng)
+        u, head_cache = self.head.forward(z)  # (N, 1)
+        y_hat = self._base(x) + u[:, 0]  # (N,)
+        return y_hat, (out.shape, state, rnn_cache, mask_out, head_cache)
+
+    def loss_and_grads(self, batch, rng, carry=None):
+        """batch = (x (N, T, C), y (N,)) standardised. Returns (loss, grads, None)."""
+        x, y = batch
+        y_hat, (out_shape, state, rnn_cache, mask_out, head_cache) = self._forward(x, rng)
+        loss, dy_hat = mse(y_hat, y)
+        du = dy_hat[:, None]  # back through y_hat = base + u (base has no parameters)
+        dz, grads = self.head.backward(du, head_cache)  # back through u = z W + b
+        grads = prefixed("head", grads)
+        dz = dropout_backward(dz, mask_out)
+        dstate = final_hidden_backward(self.rnn, state, dz)  # back into the last layer's h_T
+        _, _, rnn_grads = self.rnn.backward(np.zeros(out_shape, dtype=dz.dtype), dstate, rnn_cache)
+        grads.update(prefixed("rnn", rnn_grads))
+        return loss, grads, None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """x (N, T, C) -> y_hat (N,) standardised, without dropout."""
+        return self._forward(x, None)[0]

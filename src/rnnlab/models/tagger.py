@@ -1,0 +1,151 @@
+r"""Many-to-many: a tag for every word of a sentence (part-of-speech tagging).
+
+Each word is seen twice: as an entry of the word vocabulary, and as a string of characters.
+The character view is what lets a word never seen in training still get a good tag
+("blorfing" ends in -ing, "Zyx" is capitalised). It is computed once per *distinct* word
+form of the batch (U of them, far fewer than the N*T positions), then looked up::
+
+    characters -> one vector per distinct form (U forms, L characters each, padded)
+    c     = C[chars]                                  (U, L, Cc)  character embeddings
+    _, s  = charRNN(c, char_lengths)                  bidirectional, one layer
+    w     = [h_L(forward), h_1(reverse)]              (U, 2Hc)    final states, concatenated
+    positions read their form's vector
+    f     = w[form_index]                             (N, T, 2Hc)
+    words
+    ids'  = ids, each real word replaced by <unk> with probability p_word (training only)
+    e     = E[ids']                                   (N, T, E)
+    sentence
+    x     = dropout([e, f])                           (N, T, E + 2Hc)
+    h, _  = RNN(x, lengths)                           (N, T, H * dirs)
+    z     = dropout(h) W + b                          (N, T, K)   K tags
+    loss  = mean over real positions (t < length) of cross-entropy(softmax(z), y)
+
+Backward runs the same chain in reverse; two places fan in and sum: ``f = w[form_index]``
+(every position of a form adds into that form's row, as an embedding table's gradient
+does) and ``x = [e, f]`` splits its gradient back into the two halves. Padded positions
+get no gradient: the loss does not count them and the packed RNN never reads them.
+
+Shapes: N sentences, T words (padded), U distinct forms, L characters (padded), E word
+embedding, Cc character embedding, Hc character hidden, H hidden, K tags.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlab.layers.dropout import dropout_backward, dropout_forward
+from rnnlab.layers.embedding import Embedding, embedding_backward, embedding_forward
+from rnnlab.layers.linear import Linear
+from rnnlab.losses import softmax_cross_entropy
+from rnnlab.models.parts import (
+    final_hidden,
+    final_hidden_backward,
+    flat_params,
+    make_recurrent,
+    prefixed,
+)
+
+
+class TagBatch(NamedTuple):
+    """One minibatch, all integer arrays; padding is 0 in every id array.
+
+    words (N, T) word ids; lengths (N,); tags (N, T) tag ids (anything when unlabelled);
+    form_index (N, T) row of ``chars`` holding each position's form (0 at padding);
+    chars (U, L) character ids of the batch's distinct forms; char_lengths (U,).
+    """
+
+    words: np.ndarray
+    lengths: np.ndarray
+    tags: np.ndarray
+    form_index: np.ndarray
+    chars: np.ndarray
+    char_lengths: np.ndarray
+
+
+def word_dropout(ids: np.ndarray, p: float, unk_id: int, rng: np.random.Generator | None) -> np.ndarray:
+    """ids (N, T) -> ids with each non-padding id replaced by ``unk_id`` with probability p.
+
+    So the <unk> embedding is trained on real contexts and the tagger learns to lean on the
+    character features, as it must for words unseen in training. Identity when ``rng`` is
+    None (evaluation) or p = 0."""
+    if rng is None or p == 0.0:
+        return ids
+    drop = (rng.random(ids.shape) < p) & (ids != 0)
+    return np.where(drop, unk_id, ids)
+
+
+def real_positions(lengths: np.ndarray, T: int) -> np.ndarray:
+    """(N, T) boolean: True at t < lengths[n], the positions that are real words."""
+    return np.arange(T)[None, :] < lengths[:, None]
+
+
+class Tagger:
+    """Word embedding + character BiRNN features -> (bi)RNN over the sentence -> softmax per word."""
+
+    def __init__(self, *, vocab_size: int, num_chars: int, num_tags: int, embed: int, char_embed: int,
+                 char_hidden: int, cell: str, hidden: int, layers: int, bidirectional: bool,
+                 dropout: float, word_dropout: float, rng: np.random.Generator, unk_id: int = 1,
+                 dtype=np.float32):
+        self.dropout = dropout
+        self.word_dropout = word_dropout
+        self.unk_id = unk_id
+        self.word_embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype)
+        self.char_embed = Embedding(num_chars, char_embed, padding_idx=0, rng=rng, dtype=dtype)
+        self.char_rnn = make_recurrent(cell, char_embed, char_hidden, 1, True, rng, dtype)
+        self.rnn = make_recurrent(cell, embed + self.char_rnn.output_size, hidden, layers, bidirectional,
+                                  rng, dtype)
+        self.head = Linear(self.rnn.output_size, num_tags, rng=rng, dtype=dtype)
+        self.params = flat_params(word_embed=self.word_embed, char_embed=self.char_embed,
+                                  char_rnn=self.char_rnn, rnn=self.rnn, head=self.head)
+
+    def _forward(self, batch: TagBatch, rng):
+        # characters -> one vector per distinct form of the batch
+        c, char_embed_cache = self.char_embed.forward(batch.chars)  # (U, L, Cc)
+        char_out, char_state, char_rnn_cache = self.char_rnn.forward(c, lengths=batch.char_lengths)
+        w = final_hidden(self.char_rnn, char_state)  # (U, 2Hc)
+        # every position reads its form's vector: a lookup in a table of U rows
+        f, gather_cache = embedding_forward(batch.form_index, w)  # (N, T, 2Hc)
+        # words
+        ids = word_dropout(batch.words, self.word_dropout, self.unk_id, rng)
+        e, word_embed_cache = self.word_embed.forward(ids)  # (N, T, E)
+        # sentence
+        x, mask_in = dropout_forward(np.concatenate([e, f], axis=2), self.dropout, rng)
+        h, _, rnn_cache = self.rnn.forward(x, lengths=batch.lengths)  # (N, T, H * dirs)
+        h, mask_out = dropout_forward(h, self.dropout, rng)
+        logits, head_cache = self.head.forward(h)  # (N, T, K)
+        cache = (char_embed_cache, char_out.shape, char_state, char_rnn_cache, gather_cache,
+                 word_embed_cache, e.shape[2], mask_in, rnn_cache, mask_out, head_cache)
+        return logits, cache
+
+    def loss_and_grads(self, batch: TagBatch, rng: np.random.Generator | None = None, carry=None):
+        """Mean cross-entropy over the batch's real words and its gradient for every parameter."""
+        logits, cache = self._forward(batch, rng)
+        (char_embed_cache, char_out_shape, char_state, char_rnn_cache, gather_cache,
+         word_embed_cache, E, mask_in, rnn_cache, mask_out, head_cache) = cache
+        counted = real_positions(batch.lengths, logits.shape[1])
+        loss, dlogits = softmax_cross_entropy(logits, batch.tags, mask=counted)
+        # sentence, in reverse
+        dh, grads = self.head.backward(dlogits, head_cache)  # back through z = h W + b
+        grads = prefixed("head", grads)
+        dh = dropout_backward(dh, mask_out)
+        dx, _, rnn_grads = self.rnn.backward(dh, None, rnn_cache)  # BPTT over the sentence
+        grads.update(prefixed("rnn", rnn_grads))
+        dx = dropout_backward(dx, mask_in)
+        de, df = dx[:, :, :E], dx[:, :, E:]  # back through x = [e, f]
+        # words
+        grads.update(prefixed("word_embed", self.word_embed.backward(de, word_embed_cache)))
+        # positions -> forms: each form's row sums the gradients of all its positions
+        dw = embedding_backward(np.ascontiguousarray(df), gather_cache)  # (U, 2Hc)
+        # forms -> characters
+        dchar_state = final_hidden_backward(self.char_rnn, char_state, dw)
+        dchar_out = np.zeros(char_out_shape, dtype=dw.dtype)  # only the final states were read
+        dc, _, char_rnn_grads = self.char_rnn.backward(dchar_out, dchar_state, char_rnn_cache)
+        grads.update(prefixed("char_rnn", char_rnn_grads))
+        grads.update(prefixed("char_embed", self.char_embed.backward(dc, char_embed_cache)))
+        return loss, grads, None
+
+    def logits(self, batch: TagBatch) -> np.ndarray:
+        """(N, T, K) tag scores, no dropout; rows past a sentence's length are meaningless."""
+        return self._forward(batch, None)[0]
