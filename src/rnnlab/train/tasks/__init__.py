@@ -10,7 +10,7 @@ JSON-safe), ``encode_file(path)``, ``build_model(rng)``, ``train_batches(rng)``,
 
 from __future__ import annotations
 
-import importlib
+import importlib.util  # find_spec lives in the submodule, which `import importlib` may not load
 
 _MODULES = {
     "tag": ("rnnlab.train.tasks.tag", "TagTask"),
