@@ -1,0 +1,216 @@
+"""``rnnlab train tag``: a part-of-speech tag for every word (many-to-many), from CoNLL-U.
+
+Input is the FORM column of a treebank (``.conllu`` or ``.conllu.gz``), the target its UPOS
+(17 universal tags, default) or XPOS column (``--column xpos``). The model sees each word
+through a word embedding and through a character BiRNN over its spelling, so words never
+seen in training still get a good guess (see ``rnnlab.models.tagger``).
+
+Prediction takes sentences already split into tokens: one sentence per line, tokens
+separated by whitespace, and prints one line of tags per line (an empty line gives an empty
+line); or a ``.conllu`` file, printing one line of tags per sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab.data.batching import pad
+from rnnlab.data.conllu import TAG_COLUMNS, read_conllu
+from rnnlab.data.errors import DataError
+from rnnlab.data.text import read_text
+from rnnlab.data.vocab import Vocab
+from rnnlab.models.tagger import TagBatch, Tagger, real_positions
+from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.tasks.common import padded_batches, split_off
+
+EVAL_BATCH = 128  # sentences per batch when evaluating or predicting
+
+
+@dataclass
+class TagConfig(TrainConfig):
+    train: str = option("", "training treebank (.conllu or .conllu.gz)")
+    dev: str = option("", "dev treebank (empty: hold out dev_fraction of the training sentences)")
+    test: str = option("", "test treebank")
+    dev_fraction: float = option(0.1, "share of the training sentences held out as dev when no dev file is given")
+    column: str = option("upos", "the tag to predict: universal (UPOS) or treebank-specific (XPOS)", TAG_COLUMNS)
+    bidirectional: bool = option(True, "also read each sentence backwards")
+    embed: int = option(100, "word embedding size E")
+    char_embed: int = option(32, "character embedding size")
+    char_hidden: int = option(64, "hidden size of each direction of the character BiRNN")
+    max_word_chars: int = option(20, "a longer word keeps its first and last max_word_chars/2 characters")
+    min_freq: int = option(1, "keep words seen at least this often in training (the rest are <unk>)")
+    max_vocab: int = option(50000, "at most this many words (the rest are <unk>)")
+    lowercase: bool = option(True, "lowercase words for the word vocabulary (characters keep their case)")
+    word_dropout: float = option(0.05, "probability of replacing a training word by <unk>")
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.train or not self.test:
+            raise ConfigError("options train and test must name files")
+        for name in ("embed", "char_embed", "char_hidden", "max_word_chars", "min_freq"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.word_dropout < 1:
+            raise ConfigError(f"option word_dropout must lie in [0, 1), got {self.word_dropout}")
+
+
+@dataclass
+class TagData:
+    """One encoded split. ``columns[i]`` (T_i, 3) holds sentence i's word ids, form ids and
+    tag ids (0 when unlabelled); form id k is the split's k-th distinct form, whose
+    character ids are ``form_chars[k]`` (L_k,)."""
+
+    columns: list[np.ndarray]
+    form_chars: list[np.ndarray]
+
+
+class TagTask:
+    """tag every word of a sentence (part of speech), from CoNLL-U treebanks"""
+
+    name = "tag"
+    metric = "accuracy"
+    higher_is_better = True
+    Config = TagConfig
+
+    def __init__(self, config: TagConfig, meta: dict | None = None):
+        self.config = config
+        self.meta = meta
+        self.splits: dict[str, TagData] = {}
+        self._eval_batches: dict[str, list[TagBatch]] = {}
+
+    # ----- data --------------------------------------------------------------------------
+
+    def _word_key(self, form: str) -> str:
+        return form.lower() if self.config.lowercase else form
+
+    def _spelling(self, form: str) -> str:
+        """The characters the character RNN reads: long words keep their two ends."""
+        k = self.config.max_word_chars
+        return form if len(form) <= k else form[: k // 2] + form[len(form) - (k - k // 2):]
+
+    def prepare(self) -> None:
+        """Read train/dev/test, build the vocabularies from train only."""
+        c = self.config
+        train = read_conllu(c.train, c.column)
+        if c.dev:
+            dev = read_conllu(c.dev, c.column)
+        else:
+            keep, held = split_off(len(train), c.dev_fraction, c.seed)
+            train, dev = [train[i] for i in keep], [train[i] for i in held]
+        words = Vocab.build([[self._word_key(w) for w in s.words] for s in train],
+                            min_freq=c.min_freq, max_size=c.max_vocab)
+        chars = Vocab.build([self._spelling(w) for s in train for w in s.words])
+        tags = Vocab.labels(t for s in train for t in s.tags)
+        self.meta = {"words": words.to_dict(), "chars": chars.to_dict(), "tags": tags.to_dict()}
+        self.splits["train"] = self._encode([s.words for s in train], [s.tags for s in train], c.train)
+        self.splits["dev"] = self._encode([s.words for s in dev], [s.tags for s in dev], c.dev or c.train)
+        self.splits["test"] = self.encode_file(c.test)
+
+    def encode_file(self, path: str) -> TagData:
+        """A labelled treebank, encoded with the training vocabularies (for ``rnnlab eval``)."""
+        sentences = read_conllu(path, self.config.column)
+        return self._encode([s.words for s in sentences], [s.tags for s in sentences], path)
+
+    def _encode(self, sentences: list[list[str]], tags: list[list[str]] | None, path: str) -> TagData:
+        words = Vocab.from_dict(self.meta["words"])
+        chars = Vocab.from_dict(self.meta["chars"])
+        tag_vocab = Vocab.from_dict(self.meta["tags"])
+        form_ids: dict[str, int] = {}
+        form_chars: list[np.ndarray] = []
+        columns = []
+        for k, sentence in enumerate(sentences):
+            for form in sentence:
+                if form not in form_ids:
+                    form_ids[form] = len(form_chars)
+                    spelling = self._spelling(form)  # an empty form reads as one <unk> character
+                    form_chars.append(chars.encode(spelling) if spelling else np.array([chars.unk_id]))
+            word_col = words.encode(self._word_key(w) for w in sentence)
+            form_col = np.array([form_ids[w] for w in sentence], dtype=np.int64)
+            tag_col = np.zeros(len(sentence), dtype=np.int64) if tags is None else self._tag_ids(
+                tag_vocab, tags[k], path, k)
+            columns.append(np.stack([word_col, form_col, tag_col], axis=1))
+        return TagData(columns, form_chars)
+
+    def _tag_ids(self, tag_vocab: Vocab, tags: list[str], path: str, k: int) -> np.ndarray:
+        ids = [tag_vocab.id_of(t) for t in tags]
+        if None in ids:
+            tag = tags[ids.index(None)]
+            raise DataError(f"{path}: sentence {k + 1} has the {self.config.column.upper()} tag {tag!r}, "
+                            f"never seen in training (known tags: {' '.join(tag_vocab.tokens)})")
+        return np.array(ids, dtype=np.int64)
+
+    def _batches(self, data: TagData, batch_size: int, rng=None) -> list[TagBatch]:
+        """Length-grouped batches; each lists its distinct forms once, for the character RNN."""
+        batches = []
+        for columns, lengths, idx in padded_batches(data.columns, np.arange(len(data.columns)), batch_size, rng):
+            forms = columns[:, :, 1]
+            real = real_positions(lengths, forms.shape[1])
+            distinct, inverse = np.unique(forms[real], return_inverse=True)
+            form_index = np.zeros_like(forms)
+            form_index[real] = inverse
+            chars, char_lengths = pad([data.form_chars[f] for f in distinct])
+            batches.append((TagBatch(columns[:, :, 0], lengths, columns[:, :, 2], form_index, chars, char_lengths),
+                            idx))
+        return batches
+
+    # ----- model and training ----------------------------------------------------------------
+
+    def build_model(self, rng: np.random.Generator) -> Tagger:
+        c, m = self.config, self.meta
+        return Tagger(vocab_size=len(m["words"]["tokens"]), num_chars=len(m["chars"]["tokens"]),
+                      num_tags=len(m["tags"]["tokens"]), embed=c.embed, char_embed=c.char_embed,
+                      char_hidden=c.char_hidden, cell=c.cell, hidden=c.hidden, layers=c.layers,
+                      bidirectional=c.bidirectional, dropout=c.dropout, word_dropout=c.word_dropout, rng=rng)
+
+    def train_batches(self, rng: np.random.Generator) -> list[TagBatch]:
+        return [batch for batch, _ in self._batches(self.splits["train"], self.config.batch_size, rng)]
+
+    @staticmethod
+    def batch_size_in_tokens(batch: TagBatch) -> int:
+        return int(batch.lengths.sum())
+
+    def evaluate(self, model: Tagger, split: str = "dev", data: TagData | None = None) -> dict:
+        """Token accuracy and mean cross-entropy over every real word of the split (or ``data``)."""
+        from rnnlab.losses import softmax_cross_entropy
+
+        if data is not None:
+            batches = [b for b, _ in self._batches(data, EVAL_BATCH)]
+        else:
+            if split not in self._eval_batches:
+                self._eval_batches[split] = [b for b, _ in self._batches(self.splits[split], EVAL_BATCH)]
+            batches = self._eval_batches[split]
+        correct, total, loss_sum = 0, 0, 0.0
+        for batch in batches:
+            logits = model.logits(batch)
+            real = real_positions(batch.lengths, logits.shape[1])
+            loss, _ = softmax_cross_entropy(logits, batch.tags, mask=real)
+            count = int(real.sum())
+            loss_sum += loss * count
+            correct += int(((logits.argmax(axis=2) == batch.tags) & real).sum())
+            total += count
+        return {"accuracy": correct / total, "loss": loss_sum / total}
+
+    def predict_lines(self, model: Tagger, lines: list[str]) -> list[str]:
+        """One line of space-separated tags per line of whitespace-separated tokens."""
+        return self._predict(model, [line.split() for line in lines])
+
+    def predict_file(self, model: Tagger, path: str) -> list[str]:
+        """Tags for a ``.conllu`` file (one line per sentence) or a text file (one per line)."""
+        if path.lower().endswith((".conllu", ".conllu.gz")):
+            return self._predict(model, [s.words for s in read_conllu(path, self.config.column)])
+        return self.predict_lines(model, read_text(path).splitlines())
+
+    def _predict(self, model: Tagger, sentences: list[list[str]]) -> list[str]:
+        tags = Vocab.from_dict(self.meta["tags"])
+        out = [""] * len(sentences)
+        todo = [k for k, s in enumerate(sentences) if s]
+        if not todo:
+            return out
+        data = self._encode([sentences[k] for k in todo], None, "<input>")
+        for batch, idx in self._batches(data, EVAL_BATCH):
+            best = model.logits(batch).argmax(axis=2)
+            for row, i in enumerate(idx):
+                out[todo[i]] = " ".join(tags.decode(best[row, : batch.lengths[row]]))
+        return out

@@ -1,0 +1,92 @@
+"""The POS tagger's whole backward chain against finite differences, its parameter names,
+and self-consistency: a padded batch tags each sentence as it would alone."""
+
+import numpy as np
+import pytest
+
+from rnnlab.gradcheck import numerical_gradient, relative_error
+from rnnlab.models.tagger import TagBatch, Tagger, word_dropout
+from rnnlab.train.config import resolve_config
+from rnnlab.train.tasks.tag import TagConfig, TagData, TagTask
+
+SIZES = dict(vocab_size=7, num_chars=9, num_tags=5, embed=3, char_embed=4, char_hidden=3)
+
+
+def _batch(rng) -> TagBatch:
+    """3 sentences of lengths 4, 2, 3 (N != T), 5 distinct forms of 1..4 characters."""
+    lengths = np.array([4, 2, 3])
+    real = np.arange(4)[None, :] < lengths[:, None]
+    words = np.where(real, rng.integers(1, 7, size=(3, 4)), 0)
+    tags = np.where(real, rng.integers(0, 5, size=(3, 4)), 0)
+    form_index = np.where(real, np.array([[0, 1, 2, 3], [4, 0, 0, 0], [1, 3, 2, 0]]), 0)
+    char_lengths = np.array([3, 1, 4, 2, 3])
+    chars = np.where(np.arange(4)[None, :] < char_lengths[:, None], rng.integers(1, 9, size=(5, 4)), 0)
+    return TagBatch(words, lengths, tags, form_index, chars, char_lengths)
+
+
+@pytest.mark.parametrize(("cell", "layers", "bidirectional", "dropout"),
+                         [("lstm", 1, True, 0.3), ("rnn", 2, False, 0.0)])
+def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirectional, dropout):
+    rng = np.random.default_rng(3)
+    model = Tagger(**SIZES, cell=cell, hidden=5, layers=layers, bidirectional=bidirectional,
+                   dropout=dropout, word_dropout=0.3, rng=rng, dtype=np.float64)
+    batch = _batch(rng)
+
+    def f():  # the same dropout and word-dropout draws on every call
+        return model.loss_and_grads(batch, np.random.default_rng(7))[0]
+
+    _, grads, carry = model.loss_and_grads(batch, np.random.default_rng(7))
+    assert carry is None and set(grads) == set(model.params)
+    for name, p in model.params.items():
+        if name.endswith("embed.E"):  # padding rows never learn
+            assert np.all(grads[name][0] == 0), name
+        assert relative_error(grads[name], numerical_gradient(f, p)) < 1e-6, name
+
+
+def test_parameter_names_and_shapes_are_pinned():
+    model = Tagger(**SIZES, cell="lstm", hidden=5, layers=1, bidirectional=True, dropout=0.0,
+                   word_dropout=0.0, rng=np.random.default_rng(0))
+    shapes = {name: p.shape for name, p in model.params.items()}
+    assert shapes == {
+        "word_embed.E": (7, 3), "char_embed.E": (9, 4),
+        "char_rnn.W_x_l0": (4, 12), "char_rnn.W_h_l0": (3, 12), "char_rnn.b_l0": (12,),
+        "char_rnn.W_x_l0_reverse": (4, 12), "char_rnn.W_h_l0_reverse": (3, 12), "char_rnn.b_l0_reverse": (12,),
+        "rnn.W_x_l0": (9, 20), "rnn.W_h_l0": (5, 20), "rnn.b_l0": (20,),
+        "rnn.W_x_l0_reverse": (9, 20), "rnn.W_h_l0_reverse": (5, 20), "rnn.b_l0_reverse": (20,),
+        "head.W": (10, 5), "head.b": (5,),
+    }
+    assert all(p.dtype == np.float32 for p in model.params.values())
+
+
+def test_word_dropout_touches_only_real_words_and_only_when_training():
+    ids = np.array([[5, 6, 7, 0], [8, 0, 0, 0]])
+    assert word_dropout(ids, 0.5, 1, None) is ids
+    dropped = word_dropout(np.tile(ids, (200, 1)), 0.5, 1, np.random.default_rng(0))
+    assert np.all(dropped[np.tile(ids, (200, 1)) == 0] == 0)
+    share = (dropped == 1).sum() / (np.tile(ids, (200, 1)) != 0).sum()
+    assert 0.4 < share < 0.6
+
+
+def _task(**options) -> TagTask:
+    config = resolve_config(TagConfig, None, {"train": "x.conllu", "test": "y.conllu", **options})
+    task = TagTask(config, meta={"words": {"tokens": ["<pad>", "<unk>", "the", "dog"], "specials": ["<pad>", "<unk>"]},
+                                 "chars": {"tokens": ["<pad>", "<unk>", *"adeghot"], "specials": ["<pad>", "<unk>"]},
+                                 "tags": {"tokens": ["DET", "NOUN", "VERB"], "specials": []}})
+    return task
+
+
+def test_a_padded_batch_tags_each_sentence_as_it_would_alone():
+    task = _task(max_word_chars=4, hidden=6, embed=4, char_embed=3, char_hidden=2)
+    model = task.build_model(np.random.default_rng(0))
+    sentences = [["The", "dog", "goes"], ["dog"], ["the", "hotdog", "ate", "the", "Dog"]]
+    data = task._encode(sentences, None, "<test>")
+    assert isinstance(data, TagData)
+    (batch, idx), = task._batches(data, 8)
+    together = model.logits(batch)
+    for row, i in enumerate(idx):
+        (alone, _), = task._batches(task._encode([sentences[i]], None, "<test>"), 8)
+        n = len(sentences[i])
+        np.testing.assert_allclose(together[row, :n], model.logits(alone)[0, :n], rtol=1e-5, atol=1e-6)
+    # each distinct form is spelled once; "hotdog" is cut to its two ends, "ho" + "og"
+    assert batch.chars.shape[0] == len({w for s in sentences for w in s})
+    assert task._spelling("hotdog") == "hoog"
