@@ -1,0 +1,223 @@
+"""``rnnlab train forecast``: the value of one column ``horizon`` steps ahead (many-to-one).
+
+The data is one CSV with a header row: a date column and value columns, one row per time
+step, in time order. The pipeline::
+
+    rows 0 .. T-1 = | train ................ | dev (dev_size rows) | test (test_size rows) |
+    inputs  = the chosen columns (+ calendar features of each row's date), standardised
+              with the mean and std of the TRAIN rows only
+    window m: inputs of rows m .. m+window-1  ->  target at row r = m + window - 1 + horizon
+
+A window belongs to the part that holds its target row r. Its inputs may come from the
+part before (the first dev windows read the last training days): that is how the model
+is used, and no target it is scored on was seen in training, not even as an input.
+
+Columns: ``columns`` names the inputs (comma-separated); left empty, it takes every
+column except the date whose cell on the first data row is a number (so a text column
+such as a weather label is left out); the target is always an input. A later missing or
+non-numeric cell in a chosen column is an error naming file, line and column.
+
+Output: the model predicts the change of the target from its last observed value
+(``output = "change"``, the default) or the standardised value itself (``"level"``).
+Metrics are in the target's own units: ``mae``, ``rmse`` and the persistence baseline
+(the forecast is the last observed value: tomorrow = today) ``baseline_mae`` and
+``baseline_rmse``; ``mae_ratio`` = mae / baseline_mae; ``loss`` is the standardised MSE.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data._files import read_lines
+from rnnlab.data.dates import CALENDARS, calendar_features, dates_after, parse_dates
+from rnnlab.data.errors import DataError, data_error
+from rnnlab.data.series import Standardizer, read_csv_series, sliding_windows
+from rnnlab.models.forecaster import OUTPUTS, Forecaster
+from rnnlab.train.config import ConfigError, TrainConfig, option
+
+
+@dataclass
+class ForecastConfig(TrainConfig):
+    data: str = option("", "CSV file with a header row: a date column and numeric columns, in time order")
+    date_col: str = option("date", "name of the date column")
+    columns: str = option("", "input columns, comma-separated (empty: every column except the date whose "
+                          "first-row cell is a number)")
+    target: str = option("", "the column to forecast (always also an input)")
+    window: int = option(14, "input steps per forecast")
+    horizon: int = option(1, "steps ahead: 1 forecasts the step right after the window")
+    test_size: int = option(365, "the last rows held out as test (e.g. 365 = the last year of daily data)")
+    dev_size: int = option(365, "rows before the test part held out as dev (picks the best epoch)")
+    calendar: str = option("none", "calendar inputs from the date: sin/cos of the day of the year "
+                           "(and of the time of day)", tuple(CALENDARS))
+    output: str = option("change", "the network predicts the change from the last observed target value, "
+                         "or the target's level", OUTPUTS)
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.data or not self.target:
+            raise ConfigError("options data (a CSV file) and target (a column name) must be given")
+        for name in ("window", "horizon", "test_size", "dev_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
+
+
+def _numeric_columns(path: str, date_col: str) -> list[str]:
+    """The default inputs: every column except the date whose first-row cell is a number."""
+    lines = read_lines(path)
+    if len(lines) < 2:
+        raise data_error(path, "has a header but no data rows")
+    header, first = (next(csv.reader([line]), []) for line in lines[:2])
+    chosen = []
+    for name, cell in zip((h.strip() for h in header), first):
+        try:
+            float(cell)
+        except ValueError:
+            continue
+        if name != date_col:
+            chosen.append(name)
+    return chosen
+
+
+class ForecastTask:
+    name = "forecast"
+    metric = "mae"
+    higher_is_better = False
+    Config = ForecastConfig
+
+    def __init__(self, config: ForecastConfig, meta: dict | None = None):
+        self.config = config
+        self.meta = meta
+        self.splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    # ----- data --------------------------------------------------------------------------
+
+    def _input_columns(self) -> list[str]:
+        c = self.config
+        columns = [name.strip() for name in c.columns.split(",") if name.strip()]
+        if not columns:
+            columns = _numeric_columns(c.data, c.date_col)
+        return columns if c.target in columns else [*columns, c.target]
+
+    def _read(self, path: str, columns: list[str]):
+        """(features (T, F) float64: columns then calendar, datetimes (T,), date format)."""
+        dates, values, _ = read_csv_series(path, self.config.date_col, columns)
+        times, fmt = parse_dates(path, dates)
+        calendar = calendar_features(times, self.config.calendar)
+        return np.concatenate([values.astype(np.float64), calendar], axis=1), times, fmt
+
+    def prepare(self) -> None:
+        """Read the CSV, split it in time, fit the standardiser on the training rows."""
+        c = self.config
+        columns = self._input_columns()
+        features, times, fmt = self._read(c.data, columns)
+        T = len(features)
+        train_end, test_start = T - c.test_size - c.dev_size, T - c.test_size
+        if train_end < c.window + c.horizon:
+            raise DataError(f"{c.data}: {T} rows leave {max(train_end, 0)} for training after "
+                            f"test_size {c.test_size} and dev_size {c.dev_size}; a training window "
+                            f"needs window + horizon = {c.window + c.horizon}")
+        stats = Standardizer.fit(features[:train_end])  # the training rows only
+        k = columns.index(c.target)
+        self.meta = {
+            "columns": columns, "inputs": columns + list(CALENDARS[c.calendar]), "target_index": k,
+            "standardizer": stats.to_dict(), "date_format": fmt,
+            "rows": {"train": [times[0].strftime(fmt), times[train_end - 1].strftime(fmt)],
+                     "dev": [times[train_end].strftime(fmt), times[test_start - 1].strftime(fmt)],
+                     "test": [times[test_start].strftime(fmt), times[-1].strftime(fmt)]},
+        }
+        X, y = self._windows(features)
+        target_row = np.arange(len(y)) + c.window - 1 + c.horizon
+        parts = {"train": target_row < train_end,
+                 "dev": (target_row >= train_end) & (target_row < test_start),
+                 "test": target_row >= test_start}
+        self.splits = {name: (X[keep], y[keep]) for name, keep in parts.items()}
+
+    def _windows(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised windows X (M, window, F) float32 and targets y (M,)."""
+        stats = Standardizer.from_dict(self.meta["standardizer"])
+        z = stats.transform(features).astype(np.float32)
+        return sliding_windows(z, self.config.window, self.config.horizon, self.meta["target_index"])
+
+    def encode_file(self, path: str):
+        """Every window of another CSV with the training columns, scaled as in training."""
+        features, _, _ = self._read(path, self.meta["columns"])
+        needed = self.config.window + self.config.horizon
+        if len(features) < needed:
+            raise DataError(f"{path}: {len(features)} rows, fewer than window + horizon = {needed}")
+        return self._windows(features)
+
+    # ----- model and training ----------------------------------------------------------------
+
+    def build_model(self, rng) -> Forecaster:
+        c = self.config
+        return Forecaster(input_size=len(self.meta["inputs"]), target_index=self.meta["target_index"],
+                          cell=c.cell, hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
+                          dropout=c.dropout, rng=rng, output=c.output)
+
+    def train_batches(self, rng):
+        X, y = self.splits["train"]
+        order = rng.permutation(len(y))
+        size = self.config.batch_size
+        return [(X[idx], y[idx]) for idx in (order[i : i + size] for i in range(0, len(y), size))]
+
+    @staticmethod
+    def batch_size_in_tokens(batch) -> int:
+        return int(batch[0].shape[0] * batch[0].shape[1])
+
+    @staticmethod
+    def _predict(model, X: np.ndarray) -> np.ndarray:
+        """(M,) standardised forecasts, in batches of 1024 windows."""
+        return np.concatenate([model.predict(X[i : i + 1024]) for i in range(0, len(X), 1024)])
+
+    def _units(self, z: np.ndarray) -> np.ndarray:
+        stats = Standardizer.from_dict(self.meta["standardizer"])
+        return stats.inverse_column(z.astype(np.float64), self.meta["target_index"])
+
+    def evaluate(self, model, split="dev", data=None) -> dict:
+        X, y = data if data is not None else self.splits[split]
+        z = self._predict(model, X)
+        pred, truth = self._units(z), self._units(y)
+        persistence = self._units(X[:, -1, self.meta["target_index"]])
+        error, baseline_error = pred - truth, persistence - truth
+        mae, baseline_mae = float(np.abs(error).mean()), float(np.abs(baseline_error).mean())
+        return {"mae": mae, "rmse": float(np.sqrt(np.mean(error**2))),
+                "baseline_mae": baseline_mae, "baseline_rmse": float(np.sqrt(np.mean(baseline_error**2))),
+                "mae_ratio": mae / baseline_mae if baseline_mae > 0 else float("nan"),
+                "loss": float(np.mean((z.astype(np.float64) - y) ** 2))}
+
+    # ----- prediction ------------------------------------------------------------------------
+
+    def predict_file(self, model, path: str) -> list[str]:
+        """``date<TAB>value`` for every window of ``path``: the date forecast and the forecast.
+
+        The last ``horizon`` forecasts lie beyond the file; their dates continue the file's
+        last time step."""
+        features, times, fmt = self._read(path, self.meta["columns"])
+        W, h = self.config.window, self.config.horizon
+        if len(features) < W:
+            raise DataError(f"{path}: {len(features)} rows, fewer than window = {W}")
+        stats = Standardizer.from_dict(self.meta["standardizer"])
+        z = stats.transform(features).astype(np.float32)
+        X = z[np.arange(len(z) - W + 1)[:, None] + np.arange(W)[None, :]]  # (M, W, F)
+        rows = np.arange(len(X)) + W - 1 + h  # the row each forecast is for
+        future = dates_after(path, times, int(rows[-1]) - len(times) + 1)
+        when = [times[r] if r < len(times) else future[r - len(times)] for r in rows]
+        values = self._units(self._predict(model, X))
+        return [f"{t.strftime(fmt)}\t{v:.2f}" for t, v in zip(when, values)]
+
+    def predict_lines(self, model, lines: list[str]) -> list[str]:
+        """Forecasts for CSV text (header row first), e.g. from standard input."""
+        if not any(line.strip() for line in lines):
+            raise DataError("<stdin>: is empty (expected CSV lines, the header row first)")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "stdin.csv"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            try:
+                return self.predict_file(model, str(path))
+            except DataError as exc:  # name the input as the user knows it
+                raise DataError(str(exc).replace(str(path), "<stdin>")) from None
