@@ -141,8 +141,11 @@ class TagTask:
                             f"never seen in training (known tags: {' '.join(tag_vocab.tokens)})")
         return np.array(ids, dtype=np.int64)
 
-    def _batches(self, data: TagData, batch_size: int, rng=None) -> list[TagBatch]:
-        """Length-grouped batches; each lists its distinct forms once, for the character RNN."""
+    def _batches(self, data: TagData, batch_size: int, rng=None) -> list[tuple[TagBatch, np.ndarray]]:
+        """Length-grouped (batch, indices of its sentences in ``data``); shuffled with ``rng``.
+
+        Each batch spells its distinct forms once, for the character RNN, and ``form_index``
+        points every position at its form's row."""
         batches = []
         for columns, lengths, idx in padded_batches(data.columns, np.arange(len(data.columns)), batch_size, rng):
             forms = columns[:, :, 1]
