@@ -29,7 +29,7 @@ def _batch(rng) -> TagBatch:
 def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirectional, dropout):
     rng = np.random.default_rng(3)
     model = Tagger(**SIZES, cell=cell, hidden=5, layers=layers, bidirectional=bidirectional,
-                   dropout=dropout, word_dropout=0.3, rng=rng, dtype=np.float64)
+                   dropout=dropout, word_dropout=np.linspace(0, 0.6, 7), rng=rng, dtype=np.float64)
     batch = _batch(rng)
 
     def f():  # the same dropout and word-dropout draws on every call
@@ -45,7 +45,7 @@ def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirecti
 
 def test_parameter_names_and_shapes_are_pinned():
     model = Tagger(**SIZES, cell="lstm", hidden=5, layers=1, bidirectional=True, dropout=0.0,
-                   word_dropout=0.0, rng=np.random.default_rng(0))
+                   rng=np.random.default_rng(0))
     shapes = {name: p.shape for name, p in model.params.items()}
     assert shapes == {
         "word_embed.E": (7, 3), "char_embed.E": (9, 4),
@@ -61,17 +61,22 @@ def test_parameter_names_and_shapes_are_pinned():
 def test_word_dropout_touches_only_real_words_and_only_when_training():
     ids = np.array([[5, 6, 7, 0], [8, 0, 0, 0]])
     assert word_dropout(ids, 0.5, 1, None) is ids
-    dropped = word_dropout(np.tile(ids, (200, 1)), 0.5, 1, np.random.default_rng(0))
-    assert np.all(dropped[np.tile(ids, (200, 1)) == 0] == 0)
-    share = (dropped == 1).sum() / (np.tile(ids, (200, 1)) != 0).sum()
-    assert 0.4 < share < 0.6
+    many = np.tile(ids, (400, 1))
+    dropped = word_dropout(many, 0.5, 1, np.random.default_rng(0))
+    assert np.all(dropped[many == 0] == 0)
+    assert 0.45 < (dropped == 1).sum() / (many != 0).sum() < 0.55
+    table = np.array([0.0, 0.0, 0, 0, 0, 0.9, 0.0, 0.0, 0.1])  # a probability per word id
+    dropped = word_dropout(many, table[many], 1, np.random.default_rng(0))
+    assert np.all(dropped[many == 6] == 6) and np.all(dropped[many == 7] == 7)
+    assert 0.85 < np.mean(dropped[many == 5] == 1) < 0.95 and 0.05 < np.mean(dropped[many == 8] == 1) < 0.15
 
 
 def _task(**options) -> TagTask:
     config = resolve_config(TagConfig, None, {"train": "x.conllu", "test": "y.conllu", **options})
     task = TagTask(config, meta={"words": {"tokens": ["<pad>", "<unk>", "the", "dog"], "specials": ["<pad>", "<unk>"]},
                                  "chars": {"tokens": ["<pad>", "<unk>", *"adeghot"], "specials": ["<pad>", "<unk>"]},
-                                 "tags": {"tokens": ["DET", "NOUN", "VERB"], "specials": []}})
+                                 "tags": {"tokens": ["DET", "NOUN", "VERB"], "specials": []},
+                                 "word_counts": [0, 0, 5, 2]})
     return task
 
 
@@ -90,3 +95,9 @@ def test_a_padded_batch_tags_each_sentence_as_it_would_alone():
     # each distinct form is spelled once; "hotdog" is cut to its two ends, "ho" + "og"
     assert batch.chars.shape[0] == len({w for s in sentences for w in s})
     assert task._spelling("hotdog") == "hoog"
+
+
+def test_word_dropout_is_highest_for_rare_words_and_never_for_specials():
+    task = _task(word_dropout=0.25)
+    p_word = task.build_model(np.random.default_rng(0)).word_dropout
+    np.testing.assert_allclose(p_word, [0, 0, 0.25 / 5.25, 0.25 / 2.25])  # <pad> <unk> the(5) dog(2)

@@ -111,5 +111,5 @@ def test_a_bad_training_file_is_one_line_naming_it(slices, tmp_path, capsys, con
 
 def test_bad_options_are_named(slices, capsys):
     assert main(["train", "tag", "--train", str(slices / "train.conllu"), "--test", str(slices / "test.conllu"),
-                 "--out", str(slices / "x"), "--word-dropout", "1.5"]) == 1
+                 "--out", str(slices / "x"), "--word-dropout", "-1"]) == 1
     assert "word_dropout" in capsys.readouterr().err

@@ -12,7 +12,7 @@ form of the batch (U of them, far fewer than the N*T positions), then looked up:
     positions read their form's vector
     f     = w[form_index]                             (N, T, 2Hc)
     words
-    ids'  = ids, each real word replaced by <unk> with probability p_word (training only)
+    ids'  = ids, each real word replaced by <unk> with probability p_word[ids] (training only)
     e     = E[ids']                                   (N, T, E)
     sentence
     x     = dropout([e, f])                           (N, T, E + 2Hc)
@@ -64,13 +64,14 @@ class TagBatch(NamedTuple):
     char_lengths: np.ndarray
 
 
-def word_dropout(ids: np.ndarray, p: float, unk_id: int, rng: np.random.Generator | None) -> np.ndarray:
-    """ids (N, T) -> ids with each non-padding id replaced by ``unk_id`` with probability p.
+def word_dropout(ids: np.ndarray, p, unk_id: int, rng: np.random.Generator | None) -> np.ndarray:
+    """ids (N, T) -> ids with each non-padding id replaced by ``unk_id`` with probability p,
+    a number or an array shaped like ids (e.g. a per-word table looked up at ids).
 
     So the <unk> embedding is trained on real contexts and the tagger learns to lean on the
     character features, as it must for words unseen in training. Identity when ``rng`` is
-    None (evaluation) or p = 0."""
-    if rng is None or p == 0.0:
+    None (evaluation)."""
+    if rng is None:
         return ids
     drop = (rng.random(ids.shape) < p) & (ids != 0)
     return np.where(drop, unk_id, ids)
@@ -86,8 +87,9 @@ class Tagger:
 
     def __init__(self, *, vocab_size: int, num_chars: int, num_tags: int, embed: int, char_embed: int,
                  char_hidden: int, cell: str, hidden: int, layers: int, bidirectional: bool,
-                 dropout: float, word_dropout: float, rng: np.random.Generator, unk_id: int = 1,
-                 dtype=np.float32):
+                 dropout: float, rng: np.random.Generator, word_dropout: float | np.ndarray = 0.0,
+                 unk_id: int = 1, dtype=np.float32):
+        """``word_dropout``: one probability for every word, or a table (V,) of one per word id."""
         self.dropout = dropout
         self.word_dropout = word_dropout
         self.unk_id = unk_id
@@ -108,7 +110,8 @@ class Tagger:
         # every position reads its form's vector: a lookup in a table of U rows
         f, gather_cache = embedding_forward(batch.form_index, w)  # (N, T, 2Hc)
         # words
-        ids = word_dropout(batch.words, self.word_dropout, self.unk_id, rng)
+        p_word = self.word_dropout if np.ndim(self.word_dropout) == 0 else self.word_dropout[batch.words]
+        ids = word_dropout(batch.words, p_word, self.unk_id, rng)
         e, word_embed_cache = self.word_embed.forward(ids)  # (N, T, E)
         # sentence
         x, mask_in = dropout_forward(np.concatenate([e, f], axis=2), self.dropout, rng)

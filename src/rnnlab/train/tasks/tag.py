@@ -12,6 +12,7 @@ line); or a ``.conllu`` file, printing one line of tags per sentence.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,8 @@ class TagConfig(TrainConfig):
     min_freq: int = option(1, "keep words seen at least this often in training (the rest are <unk>)")
     max_vocab: int = option(50000, "at most this many words (the rest are <unk>)")
     lowercase: bool = option(True, "lowercase words for the word vocabulary (characters keep their case)")
-    word_dropout: float = option(0.05, "probability of replacing a training word by <unk>")
+    word_dropout: float = option(0.25, "a training word seen c times becomes <unk> with probability "
+                                       "word_dropout / (word_dropout + c): rare words most often (0: never)")
 
     def validate(self) -> None:
         super().validate()
@@ -52,8 +54,8 @@ class TagConfig(TrainConfig):
         for name in ("embed", "char_embed", "char_hidden", "max_word_chars", "min_freq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.word_dropout < 1:
-            raise ConfigError(f"option word_dropout must lie in [0, 1), got {self.word_dropout}")
+        if self.word_dropout < 0:
+            raise ConfigError(f"option word_dropout must be at least 0, got {self.word_dropout}")
 
 
 @dataclass
@@ -99,11 +101,13 @@ class TagTask:
         else:
             keep, held = split_off(len(train), c.dev_fraction, c.seed)
             train, dev = [train[i] for i in keep], [train[i] for i in held]
-        words = Vocab.build([[self._word_key(w) for w in s.words] for s in train],
-                            min_freq=c.min_freq, max_size=c.max_vocab)
+        keys = [[self._word_key(w) for w in s.words] for s in train]
+        words = Vocab.build(keys, min_freq=c.min_freq, max_size=c.max_vocab)
+        counts = Counter(k for sentence in keys for k in sentence)
         chars = Vocab.build([self._spelling(w) for s in train for w in s.words])
         tags = Vocab.labels(t for s in train for t in s.tags)
-        self.meta = {"words": words.to_dict(), "chars": chars.to_dict(), "tags": tags.to_dict()}
+        self.meta = {"words": words.to_dict(), "chars": chars.to_dict(), "tags": tags.to_dict(),
+                     "word_counts": [0 if w in words.specials else counts[w] for w in words.tokens]}
         self.splits["train"] = self._encode([s.words for s in train], [s.tags for s in train], c.train)
         self.splits["dev"] = self._encode([s.words for s in dev], [s.tags for s in dev], c.dev or c.train)
         self.splits["test"] = self.encode_file(c.test)
@@ -162,10 +166,14 @@ class TagTask:
 
     def build_model(self, rng: np.random.Generator) -> Tagger:
         c, m = self.config, self.meta
+        # word dropout by frequency (Kiperwasser & Goldberg 2016): alpha / (alpha + count),
+        # so words seen once or twice stand in for the unseen words of test time
+        counts = np.array(m["word_counts"], dtype=np.float64)
+        p_word = np.divide(c.word_dropout, c.word_dropout + counts, out=np.zeros_like(counts), where=counts > 0)
         return Tagger(vocab_size=len(m["words"]["tokens"]), num_chars=len(m["chars"]["tokens"]),
                       num_tags=len(m["tags"]["tokens"]), embed=c.embed, char_embed=c.char_embed,
                       char_hidden=c.char_hidden, cell=c.cell, hidden=c.hidden, layers=c.layers,
-                      bidirectional=c.bidirectional, dropout=c.dropout, word_dropout=c.word_dropout, rng=rng)
+                      bidirectional=c.bidirectional, dropout=c.dropout, word_dropout=p_word, rng=rng)
 
     def train_batches(self, rng: np.random.Generator) -> list[TagBatch]:
         return [batch for batch, _ in self._batches(self.splits["train"], self.config.batch_size, rng)]
