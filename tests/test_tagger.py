@@ -99,5 +99,5 @@ def test_a_padded_batch_tags_each_sentence_as_it_would_alone():
 
 def test_word_dropout_is_highest_for_rare_words_and_never_for_specials():
     task = _task(word_dropout=0.25)
-    p_word = task.build_model(np.random.default_rng(0)).word_dropout
+    p_word = task.build_model(np.random.default_rng(0)).p_word
     np.testing.assert_allclose(p_word, [0, 0, 0.25 / 5.25, 0.25 / 2.25])  # <pad> <unk> the(5) dog(2)

@@ -64,6 +64,22 @@ class TagBatch(NamedTuple):
     char_lengths: np.ndarray
 
 
+class TaggerCache(NamedTuple):
+    """What backward needs from forward, in the order forward made it."""
+
+    char_embed: object  # EmbeddingCache of c = C[chars]
+    char_out_shape: tuple  # (U, L, 2Hc): the character RNN's outputs, which only backward's zeros need
+    char_state: object  # its final state, from which w was read
+    char_rnn: object  # StackCache of the character RNN
+    gather: object  # EmbeddingCache of f = w[form_index]
+    word_embed: object  # EmbeddingCache of e = E[ids']
+    E: int  # width of e inside x = [e, f]
+    mask_in: np.ndarray | None  # dropout masks on x and h
+    rnn: object  # StackCache of the sentence RNN
+    mask_out: np.ndarray | None
+    head: object  # LinearCache of z = h W + b
+
+
 def word_dropout(ids: np.ndarray, p, unk_id: int, rng: np.random.Generator | None) -> np.ndarray:
     """ids (N, T) -> ids with each non-padding id replaced by ``unk_id`` with probability p,
     a number or an array shaped like ids (e.g. a per-word table looked up at ids).
@@ -91,7 +107,7 @@ class Tagger:
                  unk_id: int = 1, dtype=np.float32):
         """``word_dropout``: one probability for every word, or a table (V,) of one per word id."""
         self.dropout = dropout
-        self.word_dropout = word_dropout
+        self.p_word = word_dropout
         self.unk_id = unk_id
         self.word_embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype)
         self.char_embed = Embedding(num_chars, char_embed, padding_idx=0, rng=rng, dtype=dtype)
@@ -110,7 +126,7 @@ class Tagger:
         # every position reads its form's vector: a lookup in a table of U rows
         f, gather_cache = embedding_forward(batch.form_index, w)  # (N, T, 2Hc)
         # words
-        p_word = self.word_dropout if np.ndim(self.word_dropout) == 0 else self.word_dropout[batch.words]
+        p_word = self.p_word if np.ndim(self.p_word) == 0 else self.p_word[batch.words]
         ids = word_dropout(batch.words, p_word, self.unk_id, rng)
         e, word_embed_cache = self.word_embed.forward(ids)  # (N, T, E)
         # sentence
@@ -118,35 +134,32 @@ class Tagger:
         h, _, rnn_cache = self.rnn.forward(x, lengths=batch.lengths)  # (N, T, H * dirs)
         h, mask_out = dropout_forward(h, self.dropout, rng)
         logits, head_cache = self.head.forward(h)  # (N, T, K)
-        cache = (char_embed_cache, char_out.shape, char_state, char_rnn_cache, gather_cache,
-                 word_embed_cache, e.shape[2], mask_in, rnn_cache, mask_out, head_cache)
-        return logits, cache
+        return logits, TaggerCache(char_embed_cache, char_out.shape, char_state, char_rnn_cache, gather_cache,
+                                   word_embed_cache, e.shape[2], mask_in, rnn_cache, mask_out, head_cache)
 
     def loss_and_grads(self, batch: TagBatch, rng: np.random.Generator | None = None, carry=None):
         """Mean cross-entropy over the batch's real words and its gradient for every parameter."""
         logits, cache = self._forward(batch, rng)
-        (char_embed_cache, char_out_shape, char_state, char_rnn_cache, gather_cache,
-         word_embed_cache, E, mask_in, rnn_cache, mask_out, head_cache) = cache
         counted = real_positions(batch.lengths, logits.shape[1])
         loss, dlogits = softmax_cross_entropy(logits, batch.tags, mask=counted)
         # sentence, in reverse
-        dh, grads = self.head.backward(dlogits, head_cache)  # back through z = h W + b
+        dh, grads = self.head.backward(dlogits, cache.head)  # back through z = h W + b
         grads = prefixed("head", grads)
-        dh = dropout_backward(dh, mask_out)
-        dx, _, rnn_grads = self.rnn.backward(dh, None, rnn_cache)  # BPTT over the sentence
+        dh = dropout_backward(dh, cache.mask_out)
+        dx, _, rnn_grads = self.rnn.backward(dh, None, cache.rnn)  # BPTT over the sentence
         grads.update(prefixed("rnn", rnn_grads))
-        dx = dropout_backward(dx, mask_in)
-        de, df = dx[:, :, :E], dx[:, :, E:]  # back through x = [e, f]
+        dx = dropout_backward(dx, cache.mask_in)
+        de, df = dx[:, :, : cache.E], dx[:, :, cache.E :]  # back through x = [e, f]
         # words
-        grads.update(prefixed("word_embed", self.word_embed.backward(de, word_embed_cache)))
+        grads.update(prefixed("word_embed", self.word_embed.backward(de, cache.word_embed)))
         # positions -> forms: each form's row sums the gradients of all its positions
-        dw = embedding_backward(np.ascontiguousarray(df), gather_cache)  # (U, 2Hc)
+        dw = embedding_backward(np.ascontiguousarray(df), cache.gather)  # (U, 2Hc)
         # forms -> characters
-        dchar_state = final_hidden_backward(self.char_rnn, char_state, dw)
-        dchar_out = np.zeros(char_out_shape, dtype=dw.dtype)  # only the final states were read
-        dc, _, char_rnn_grads = self.char_rnn.backward(dchar_out, dchar_state, char_rnn_cache)
+        dchar_state = final_hidden_backward(self.char_rnn, cache.char_state, dw)
+        dchar_out = np.zeros(cache.char_out_shape, dtype=dw.dtype)  # only the final states were read
+        dc, _, char_rnn_grads = self.char_rnn.backward(dchar_out, dchar_state, cache.char_rnn)
         grads.update(prefixed("char_rnn", char_rnn_grads))
-        grads.update(prefixed("char_embed", self.char_embed.backward(dc, char_embed_cache)))
+        grads.update(prefixed("char_embed", self.char_embed.backward(dc, cache.char_embed)))
         return loss, grads, None
 
     def logits(self, batch: TagBatch) -> np.ndarray:
