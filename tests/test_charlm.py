@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.models.charlm import CharLM
+from rnnlab.models.charlm import CharLM, reset_streams
 from rnnlab.train.tasks.lm import sample, stream_batches, stream_loss
 
 V, E, H, N, T = 7, 3, 4, 2, 5  # all different, so a transpose or a swapped axis cannot hide
 
 
-def _model(cell="lstm", layers=2, dropout=0.0, dtype=np.float64, seed=0):
+def _model(cell="lstm", layers=2, dropout=0.0, dtype=np.float64, seed=0, state_reset=0.0):
     return CharLM(vocab_size=V, embed=E, cell=cell, hidden=H, layers=layers, dropout=dropout,
-                  rng=np.random.default_rng(seed), dtype=dtype)
+                  state_reset=state_reset, rng=np.random.default_rng(seed), dtype=dtype)
 
 
 def _randomize(model, seed=1):
@@ -32,15 +32,16 @@ def _carry(cell, layers, seed=2):
     return carry
 
 
-@pytest.mark.parametrize("cell, layers, dropout", [("lstm", 2, 0.0), ("lstm", 1, 0.4), ("rnn", 2, 0.3)])
-def test_gradients_of_every_parameter_match_finite_differences(cell, layers, dropout):
-    model = _model(cell, layers, dropout)
+@pytest.mark.parametrize("cell, layers, dropout, reset", [
+    ("lstm", 2, 0.0, 0.0), ("lstm", 1, 0.4, 0.5), ("rnn", 2, 0.3, 0.0)])
+def test_gradients_of_every_parameter_match_finite_differences(cell, layers, dropout, reset):
+    model = _model(cell, layers, dropout, state_reset=reset)
     _randomize(model)
     data = np.random.default_rng(3)
     batch = (data.integers(0, V, (N, T)), data.integers(0, V, (N, T)))
     carry = _carry(cell, layers)
 
-    def loss():  # the same dropout masks on every call
+    def loss():  # the same dropout masks and state resets on every call
         return model.loss_and_grads(batch, np.random.default_rng(4), carry)[0]
 
     _, grads, _ = model.loss_and_grads(batch, np.random.default_rng(4), carry)
@@ -77,6 +78,22 @@ def test_two_batches_with_the_carry_equal_one_long_batch(cell):
     assert set(train_carry) == ({"h", "c"} if cell == "lstm" else {"h"})
     np.testing.assert_allclose(train_carry["h"], model.logits(x[:, :T])[1]["h"], rtol=1e-12, atol=1e-12)
     assert train_carry["h"].shape == (2, N, H)
+
+
+def test_state_reset_zeroes_whole_streams_only_when_training():
+    carry = _carry("lstm", 2)
+    kept = reset_streams(carry, 0.5, np.random.default_rng(0))
+    zeroed = [n for n in range(N) if not kept["h"][:, n].any()]
+    for n in range(N):  # a stream is either all zeros (h and c, every layer) or untouched
+        for k in carry:
+            np.testing.assert_array_equal(kept[k][:, n], 0 if n in zeroed else carry[k][:, n])
+    assert reset_streams(carry, 0.5, None) is carry and reset_streams(carry, 0.0, np.random.default_rng()) is carry
+
+    model = _model(state_reset=1.0)
+    batch = tuple(np.random.default_rng(8).integers(0, V, (2, N, T)))
+    always_reset, _, _ = model.loss_and_grads(batch, np.random.default_rng(0), carry)
+    assert always_reset == model.loss_and_grads(batch, None, None)[0]  # = a fresh start
+    assert model.loss_and_grads(batch, None, carry)[0] != always_reset  # rng None: no reset
 
 
 def test_the_loss_is_the_mean_cross_entropy_in_nats():

@@ -14,6 +14,14 @@ start of an epoch), and the new carry is s_T. The carry is a constant to this ba
 gradient flows back into the batch that produced it, so each batch is an ordinary T-step
 BPTT whose recurrence merely starts from a remembered state.
 
+State reset (training only): each stream's carry is zeroed with probability ``state_reset``,
+
+    s_0[:, n] = keep_n * carry[:, n],     keep_n ~ Bernoulli(1 - state_reset), one draw per stream
+
+Evaluation, line scoring and sampling all start from the zero state; a model trained only on
+carried states (zeros once per epoch) has hardly seen it and reads its first characters
+badly. The reset makes the zero state a start it knows.
+
 Backward runs the chain in reverse::
 
     dlogits = (softmax(logits) - onehot(y)) / (N T)             back through the mean cross-entropy
@@ -50,9 +58,12 @@ class CharLM:
     """
 
     def __init__(self, *, vocab_size: int, embed: int, cell: str, hidden: int, layers: int,
-                 dropout: float, rng: np.random.Generator, dtype=np.float32):
+                 dropout: float, rng: np.random.Generator, state_reset: float = 0.0, dtype=np.float32):
+        if not 0.0 <= state_reset <= 1.0:
+            raise ValueError(f"state_reset must lie in [0, 1], got {state_reset}")
         self.cell = cell
         self.dropout = dropout
+        self.state_reset = state_reset
         self.embed = Embedding(vocab_size, embed, rng=rng, dtype=dtype)
         self.rnn = make_recurrent(cell, embed, hidden, layers, False, rng, dtype=dtype)
         self.head = Linear(hidden, vocab_size, rng=rng, dtype=dtype)
@@ -73,8 +84,11 @@ class CharLM:
     # ----- forward / backward --------------------------------------------------------------
 
     def loss_and_grads(self, batch, rng, carry=None):
-        """Mean cross-entropy (nats/char) of one batch, its gradients and the next carry."""
+        """Mean cross-entropy (nats/char) of one batch, its gradients and the next carry.
+
+        ``rng`` draws the dropout masks and the state resets; None (or p = 0) draws nothing."""
         x, y = batch
+        carry = reset_streams(carry, self.state_reset, rng)
         e, embed_cache = self.embed.forward(x)  # (N, T, Em)
         u, mask_in = dropout_forward(e, self.dropout, rng)
         h, state_T, rnn_cache = self.rnn.forward(u, state=self._state(carry))  # (N, T, H)
@@ -98,3 +112,12 @@ class CharLM:
         h, state_T, _ = self.rnn.forward(e, lengths=lengths, state=self._state(carry))
         logits, _ = self.head.forward(h)
         return logits, self._carry(state_T)
+
+
+def reset_streams(carry: dict | None, p: float, rng: np.random.Generator | None) -> dict | None:
+    """Zero each stream's state (row n of every (L, N, H) array) with probability p."""
+    if carry is None or rng is None or p == 0.0:
+        return carry
+    N = next(iter(carry.values())).shape[1]
+    keep = rng.random(N) >= p  # (N,) one draw per stream
+    return {k: v * keep[None, :, None].astype(v.dtype) for k, v in carry.items()}

@@ -10,7 +10,9 @@ line or a prime is an error that names it.
 Training (char-rnn style): the training text, from a random offset below ``seq_len`` drawn
 each epoch (so chunk boundaries move), is cut into ``batch_size`` contiguous streams; batch k
 holds characters [k T, (k + 1) T) of every stream (T = ``seq_len``) and starts from the
-state in which batch k - 1 ended (the trainer's ``carry``; zeros at the start of an epoch).
+state in which batch k - 1 ended (the trainer's ``carry``; zeros at the start of an epoch),
+except that a stream restarts from zeros with probability ``state_reset``, so the model
+also learns to read from the zero state in which evaluation, scoring and sampling begin.
 
 Metrics: ``loss`` is the mean cross-entropy in nats per character, ``bpc`` = loss / ln 2
 bits per character. Dev, test and ``rnnlab eval DIR --data FILE`` read their text as one
@@ -52,6 +54,8 @@ class LMConfig(TrainConfig):
     test_fraction: float = option(0.05, "share of the characters held out as test (the end of the text)")
     seq_len: int = option(100, "characters per stream in one batch: the length T of truncated BPTT")
     embed: int = option(64, "character embedding size")
+    state_reset: float = option(0.05, "chance that a stream starts a training batch from the zero state "
+                                "(where evaluation, scoring and sampling start) instead of its carried state")
     batch_size: int = option(32, "parallel streams the training text is cut into (rows of a batch)")
 
     def validate(self) -> None:
@@ -63,6 +67,8 @@ class LMConfig(TrainConfig):
         for name in ("seq_len", "embed"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.state_reset <= 1:
+            raise ConfigError(f"option state_reset must lie in [0, 1], got {self.state_reset}")
         if not (0 < self.dev_fraction and 0 < self.test_fraction and self.dev_fraction + self.test_fraction < 1):
             raise ConfigError(f"options dev_fraction and test_fraction must be positive with a sum below 1, "
                               f"got {self.dev_fraction} and {self.test_fraction}")
@@ -145,7 +151,7 @@ class LanguageModelTask:
     def build_model(self, rng) -> CharLM:
         c = self.config
         return CharLM(vocab_size=len(self.meta["chars"]), embed=c.embed, cell=c.cell, hidden=c.hidden,
-                      layers=c.layers, dropout=c.dropout, rng=rng)
+                      layers=c.layers, dropout=c.dropout, state_reset=c.state_reset, rng=rng)
 
     def train_batches(self, rng) -> list[tuple[np.ndarray, np.ndarray]]:
         """One epoch's batches in stream order (they must not be shuffled: each continues the
