@@ -122,6 +122,22 @@ def _generate(args) -> int:
     return 0
 
 
+def _translate(args) -> int:
+    task, model = _load_run(args.run)
+    if not hasattr(task, "translate_lines"):
+        raise CommandError(f"{args.run} holds a '{task.name}' model; only a translate model translates")
+    if args.beam is not None and args.beam < 1:
+        raise CommandError(f"--beam must be at least 1, got {args.beam}")
+    if args.sentence is not None and not args.sentence.strip():
+        raise CommandError("the sentence to translate is empty")
+    lines = [args.sentence] if args.sentence is not None else sys.stdin.read().splitlines()
+    for note in task.truncation_notes(lines):
+        print(f"rnnlab: note: {note}", file=sys.stderr)
+    for line in task.translate_lines(model, lines, args.beam):
+        print(line)
+    return 0
+
+
 # ----------------------------------------------------------------------------------------
 # demo
 # ----------------------------------------------------------------------------------------
@@ -206,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--temperature", type=float, default=0.8, help="softmax temperature (default: 0.8)")
     generate.add_argument("--seed", type=int, default=1, help="sampling seed (default: 1)")
     generate.set_defaults(run_fn=_generate)
+
+    translate = commands.add_parser("translate", help="translate a sentence (or standard input, line by line)",
+                                    allow_abbrev=False)
+    translate.add_argument("run", metavar="DIR", help="run directory of a translate model")
+    translate.add_argument("sentence", nargs="?", help="the sentence (default: each line of standard input)")
+    translate.add_argument("--beam", type=int, default=None, help="beam width, 1 = greedy (default: the run's)")
+    translate.set_defaults(run_fn=_translate)
 
     demo = commands.add_parser(
         "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,

@@ -219,4 +219,6 @@ def finish(task, model, run_dir: Path, progress: Progress) -> dict:
         plot_learning_curves(run_dir / "log.jsonl", run_dir / "curves.png", task.metric)
     except ImportError:  # matplotlib missing: the numbers are all in log.jsonl
         tqdm.write("matplotlib is not installed: skipped curves.png")
+    if hasattr(task, "write_figures"):  # a task's own figures of its final evaluation (translate)
+        task.write_figures(run_dir)
     return metrics

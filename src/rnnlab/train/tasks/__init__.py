@@ -17,6 +17,7 @@ _MODULES = {
     "classify": ("rnnlab.train.tasks.classify", "ClassifyTask"),
     "forecast": ("rnnlab.train.tasks.forecast", "ForecastTask"),
     "lm": ("rnnlab.train.tasks.lm", "LanguageModelTask"),
+    "translate": ("rnnlab.train.tasks.translate", "TranslateTask"),
 }
 
 

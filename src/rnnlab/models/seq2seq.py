@@ -1,0 +1,191 @@
+r"""Sequence to sequence: an encoder LSTM reads the source, a decoder LSTM writes the target.
+
+A single LSTM emits one output per input, so "나는 학생이다" (2 words) cannot become "I am a
+student" (4). The lecture's answer: one LSTM *encodes* the source into its final state,
+a second one, started from that state, *decodes* the target word by word. Luong attention
+(``layers/attention.py``) then lets every decoder step also look at all encoder outputs,
+so the decoder is not limited to one fixed-size summary.
+
+Training with teacher forcing: the decoder reads the reference target shifted right
+(``<bos> y_1 .. y_m``) and predicts it shifted left (``y_1 .. y_m <eos>``); with no input
+feeding, its LSTM runs over the whole target in one call::
+
+    encoder
+    x      = dropout(E_src[src])                        (N, T, E)
+    h_enc, (h_T, c_T) = LSTM_enc(x, src_lengths)        (N, T, H), each (L * dirs, N, H / dirs)
+    bridge
+    (h_0, c_0) = join(h_T), join(c_T)                   (L, N, H)   join: per layer, the
+                 forward and reverse final states side by side (the identity when
+                 unidirectional; a bidirectional encoder uses H / 2 per direction, so its
+                 outputs and joined states are H wide as the decoder's: no parameters)
+    decoder
+    y      = dropout(E_tgt[tgt_in])                     (N, S, E)
+    h_dec, _ = LSTM_dec(y, tgt_lengths, (h_0, c_0))     (N, S, H)   the lecture's design:
+                                                                    starts from the encoder
+    z      = attention(h_dec, h_enc, src_lengths)       (N, S, H)   h_att (Luong: dot / general)
+           | h_dec                                                  (attention "none")
+    logits = dropout(z)[real] W + b                     (M, V)      only at the M real target
+                 positions (tgt_out != <pad>): padding is never scored, so never computed
+    loss   = mean over the M positions of cross-entropy(softmax(logits), tgt_out[real])
+
+Backward runs the same chain in reverse: head -> scatter back to (N, S, H) -> attention (which splits the gradient into
+dh_dec and dh_enc) -> decoder BPTT, whose gradient on its *initial* state goes back through
+the bridge onto the encoder's final state -> encoder BPTT (with dh_enc on its outputs) ->
+both embeddings. Without attention the encoder is reached only through that state.
+
+Decoding (``models/decoding.py``) steps the decoder one token at a time with ``step``:
+the same layers, state in, state out.
+
+Shapes: N batch, T source steps, S target steps, E embedding, H hidden, L layers,
+V target vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlab.layers.attention import LuongAttention
+from rnnlab.layers.dropout import dropout_backward, dropout_forward
+from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.linear import Linear
+from rnnlab.layers.lstm import LSTM
+from rnnlab.losses import log_softmax, softmax_cross_entropy
+from rnnlab.models.parts import flat_params, prefixed
+
+ATTENTION = ("none", "dot", "general")
+
+
+class Seq2SeqBatch(NamedTuple):
+    """One minibatch of integer arrays, padded with 0 (``<pad>``).
+
+    src (N, T) source ids; src_lengths (N,); tgt_in (N, S) ``<bos> y_1 .. y_m``;
+    tgt_out (N, S) ``y_1 .. y_m <eos>``; tgt_lengths (N,) = m + 1.
+    """
+
+    src: np.ndarray
+    src_lengths: np.ndarray
+    tgt_in: np.ndarray
+    tgt_out: np.ndarray
+    tgt_lengths: np.ndarray
+
+
+class Memory(NamedTuple):
+    """What the decoder reads from the encoder at every step: h_enc (N, T, H), src_lengths (N,)."""
+
+    h_enc: np.ndarray
+    src_lengths: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Memory:
+        """The memory of the given rows (beam search repeats and reorders sentences)."""
+        return Memory(self.h_enc[rows], self.src_lengths[rows])
+
+
+def bridge(s: np.ndarray, dirs: int) -> np.ndarray:
+    """(L * dirs, N, H / dirs) encoder final h or c -> (L, N, H): per layer, the directions side by side."""
+    LD, N, Hd = s.shape
+    return s.reshape(LD // dirs, dirs, N, Hd).transpose(0, 2, 1, 3).reshape(LD // dirs, N, dirs * Hd)
+
+
+def bridge_backward(ds: np.ndarray, dirs: int) -> np.ndarray:
+    """(L, N, H) gradient on the decoder's initial h or c -> (L * dirs, N, H / dirs): split it back."""
+    L, N, H = ds.shape
+    return ds.reshape(L, N, dirs, H // dirs).transpose(0, 2, 1, 3).reshape(L * dirs, N, H // dirs)
+
+
+class Seq2Seq:
+    """Embedding + (bi)LSTM encoder -> bridge -> embedding + LSTM decoder -> [attention] -> softmax."""
+
+    def __init__(self, *, src_vocab: int, tgt_vocab: int, embed: int, hidden: int, layers: int = 1,
+                 bidirectional: bool = False, attention: str = "general", dropout: float = 0.0,
+                 rng: np.random.Generator, dtype=np.float32):
+        if attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, got {attention!r}")
+        self.dirs = 2 if bidirectional else 1
+        if hidden % self.dirs:
+            raise ValueError(f"hidden must be even with a bidirectional encoder (H / 2 per direction), got {hidden}")
+        self.dropout = dropout
+        self.src_embed = Embedding(src_vocab, embed, padding_idx=0, rng=rng, dtype=dtype)
+        self.encoder = LSTM(embed, hidden // self.dirs, layers, bidirectional, rng=rng, dtype=dtype)
+        self.tgt_embed = Embedding(tgt_vocab, embed, padding_idx=0, rng=rng, dtype=dtype)
+        self.decoder = LSTM(embed, hidden, layers, False, rng=rng, dtype=dtype)
+        self.attention = None if attention == "none" else LuongAttention(hidden, attention, rng=rng, dtype=dtype)
+        self.head = Linear(hidden, tgt_vocab, rng=rng, dtype=dtype)
+        parts = {"src_embed": self.src_embed, "encoder": self.encoder, "tgt_embed": self.tgt_embed,
+                 "decoder": self.decoder}
+        if self.attention is not None:
+            parts["attention"] = self.attention
+        self.params = flat_params(**parts, head=self.head)
+
+    # ----- forward ------------------------------------------------------------------------
+
+    def encode(self, src, src_lengths, rng=None):
+        """src (N, T), src_lengths (N,) -> Memory, the decoder's initial state (h_0, c_0), cache."""
+        x, embed_cache = self.src_embed.forward(src)
+        x, mask_x = dropout_forward(x, self.dropout, rng)
+        h_enc, (h_T, c_T), encoder_cache = self.encoder.forward(x, lengths=src_lengths)
+        state0 = (bridge(h_T, self.dirs), bridge(c_T, self.dirs))
+        return Memory(h_enc, np.asarray(src_lengths)), state0, (embed_cache, mask_x, encoder_cache)
+
+    def decode(self, tgt_in, tgt_lengths, state0, memory: Memory, rng=None):
+        """Teacher forcing (or one step): tgt_in (N, S) -> z (N, S, H) (what the head reads),
+        the decoder's final state, cache."""
+        y, embed_cache = self.tgt_embed.forward(tgt_in)
+        y, mask_y = dropout_forward(y, self.dropout, rng)
+        h_dec, state, decoder_cache = self.decoder.forward(y, lengths=tgt_lengths, state=state0)
+        if self.attention is None:
+            z, attention_cache = h_dec, None
+        else:
+            z, attention_cache = self.attention.forward(h_dec, memory.h_enc, memory.src_lengths)
+        z, mask_z = dropout_forward(z, self.dropout, rng)
+        return z, state, (embed_cache, mask_y, decoder_cache, attention_cache, mask_z)
+
+    def step(self, tokens: np.ndarray, state, memory: Memory):
+        """One decoder step for generation: tokens (N,) -> log-probabilities (N, V), next state."""
+        z, state, _ = self.decode(tokens[:, None], None, state, memory)
+        logits, _ = self.head.forward(z[:, 0])
+        return log_softmax(logits), state
+
+    # ----- loss and backward ------------------------------------------------------------------
+
+    def loss(self, batch: Seq2SeqBatch) -> tuple[float, int]:
+        """(mean cross-entropy over the real target tokens, their count), no dropout."""
+        memory, state0, _ = self.encode(batch.src, batch.src_lengths)
+        z, _, _ = self.decode(batch.tgt_in, batch.tgt_lengths, state0, memory)
+        real = np.nonzero(batch.tgt_out)
+        logits, _ = self.head.forward(z[real])
+        loss, _ = softmax_cross_entropy(logits, batch.tgt_out[real])
+        return loss, len(real[0])
+
+    def loss_and_grads(self, batch: Seq2SeqBatch, rng: np.random.Generator | None = None, carry=None):
+        """Mean cross-entropy over the batch's real target tokens and its gradient for every parameter."""
+        memory, state0, (src_embed_cache, mask_x, encoder_cache) = self.encode(batch.src, batch.src_lengths, rng)
+        z, _, (tgt_embed_cache, mask_y, decoder_cache, attention_cache, mask_z) = \
+            self.decode(batch.tgt_in, batch.tgt_lengths, state0, memory, rng)
+        real = np.nonzero(batch.tgt_out)  # the M positions that predict a token (not <pad>)
+        logits, head_cache = self.head.forward(z[real])  # (M, V)
+        loss, dlogits = softmax_cross_entropy(logits, batch.tgt_out[real])
+        # head
+        dz_real, grads = self.head.backward(dlogits, head_cache)  # back through logits = z W + b
+        grads = prefixed("head", grads)
+        dz = np.zeros_like(z)  # back through the gather: padded positions get nothing
+        dz[real] = dz_real
+        dz = dropout_backward(dz, mask_z)
+        # attention: the gradient splits into the decoder's outputs and the encoder's
+        if self.attention is None:
+            dh_dec, dh_enc = dz, np.zeros_like(memory.h_enc)
+        else:
+            dh_dec, dh_enc, attention_grads = self.attention.backward(dz, attention_cache)
+            grads.update(prefixed("attention", attention_grads))
+        # decoder: BPTT over the target; its final state was not used
+        dy, (dh_0, dc_0), decoder_grads = self.decoder.backward(dh_dec, None, decoder_cache)
+        grads.update(prefixed("decoder", decoder_grads))
+        grads.update(prefixed("tgt_embed", self.tgt_embed.backward(dropout_backward(dy, mask_y), tgt_embed_cache)))
+        # bridge: the decoder's initial state is the encoder's final state
+        dstate_T = (bridge_backward(dh_0, self.dirs), bridge_backward(dc_0, self.dirs))
+        # encoder: BPTT over the source, from its outputs (attention) and its final state
+        dx, _, encoder_grads = self.encoder.backward(dh_enc, dstate_T, encoder_cache)
+        grads.update(prefixed("encoder", encoder_grads))
+        grads.update(prefixed("src_embed", self.src_embed.backward(dropout_backward(dx, mask_x), src_embed_cache)))
+        return loss, {name: grads[name] for name in self.params}, None

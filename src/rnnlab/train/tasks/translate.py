@@ -1,0 +1,300 @@
+"""``rnnlab train translate``: sentence pairs -> an encoder-decoder LSTM with attention, BLEU.
+
+Data: one TSV file of sentence pairs, no header (UTF-8, ``.gz`` read too). ``src_col`` and
+``tgt_col`` name the 0-based columns: ``eng_fra_tatoeba/fra.txt.gz`` is ``english \\t french``
+(English to French: 0 and 1); ``kor_eng_tatoeba/kor.txt`` is ``english \\t korean \\t
+attribution`` (Korean to English: 1 and 0). A line without the named columns is an error
+naming the file and line.
+
+Preparation, in this order: keep the pairs whose source and target both have at most
+``max_words`` whitespace-separated words; shuffle them with ``split_seed`` (not ``seed``, so
+runs with different initialisations share one split); the first ``test_size`` pairs are
+test, the next ``dev_size`` dev, the rest train. Sentences are lowercased and cut into
+words and punctuation marks (``rnnlab.data.text.tokenize``; "J'ai" -> j ' ai), or into
+characters (``src_tokens`` / ``tgt_tokens = "char"``, e.g. for Korean). Vocabularies (one
+per language, from train only, ``<pad> <unk> <bos> <eos>`` first) keep tokens seen at least
+``min_freq`` times, at most ``max_vocab`` entries; anything else reads as ``<unk>``.
+
+The model reads at most ``max_len`` source tokens: a longer sentence is cut to its first
+``max_len`` tokens (``rnnlab translate`` says so on stderr). Translations are at most
+``1.5 * (longest training target) + 5`` tokens long.
+
+Metrics (dev after every epoch, test at the end): ``bleu``, corpus BLEU of the beam search
+translations (width ``beam``, GNMT length normalisation with ``alpha``); ``bleu_greedy``,
+the same for greedy decoding; ``loss``, the teacher-forced cross-entropy per target token.
+BLEU is sacrebleu's ``corpus_bleu`` with its default 13a tokenisation and ``lowercase=True``
+(the model writes lowercase), comparing the *detokenised* output (tokens joined by spaces,
+the spaces around apostrophes and hyphens removed: "j ' ai" -> "j'ai"; characters joined
+as they are) with the *raw* reference sentence of the file. The end of a run also writes
+DIR/bleu_by_length.json and .png: test BLEU per bucket of source length in words
+(``rnnlab.analysis.bleu_by_length`` overlays several runs, e.g. with and without attention).
+
+``rnnlab predict DIR FILE`` and ``rnnlab translate DIR [SENTENCE]`` translate one sentence
+per line; an empty line gives an empty line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data.batching import length_bucketed_batches, pad
+from rnnlab.data.text import read_labelled_text, read_text, tokenize
+from rnnlab.data.vocab import Vocab
+from rnnlab.models.decoding import beam_search, greedy_decode
+from rnnlab.models.seq2seq import ATTENTION, Seq2Seq, Seq2SeqBatch
+from rnnlab.train.config import ConfigError, TrainConfig, option
+
+EVAL_BATCH = 200  # sentences decoded together
+GLUE = re.compile(r" ?(['’\-]) ?")  # detokenising: "j ' ai" -> "j'ai", "es - tu" -> "es-tu"
+LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9))  # source words
+
+
+@dataclass
+class TranslateConfig(TrainConfig):
+    data: str = option("", "TSV file of sentence pairs, no header (UTF-8; .gz read too)")
+    src_col: int = option(0, "0-based column of the source sentence")
+    tgt_col: int = option(1, "0-based column of the target sentence")
+    max_words: int = option(10, "keep pairs whose two sentences have at most this many words (0: all)")
+    test_size: int = option(2000, "pairs held out as the test split (drawn with split_seed)")
+    dev_size: int = option(1000, "pairs held out as the dev split")
+    split_seed: int = option(0, "random seed of the train/dev/test split")
+    src_tokens: str = option("word", "source tokens: words and punctuation, or characters", ("word", "char"))
+    tgt_tokens: str = option("word", "target tokens: words and punctuation, or characters", ("word", "char"))
+    min_freq: int = option(1, "keep tokens seen at least this often in training (the rest are <unk>)")
+    max_vocab: int = option(30000, "at most this many tokens per language, specials included")
+    max_len: int = option(60, "the model reads at most this many source tokens (the rest are cut off)")
+    embed: int = option(256, "token embedding size E (both languages)")
+    attention: str = option("general", "Luong attention score, or none: the plain encoder-decoder", ATTENTION)
+    beam: int = option(5, "beam width for the bleu metric and for translating (1: greedy)")
+    alpha: float = option(0.6, "beam search length normalisation: log p / ((5 + length) / 6) ** alpha")
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.data:
+            raise ConfigError("option data must name a TSV file of sentence pairs")
+        if self.cell != "lstm":
+            raise ConfigError(f"option cell must be lstm for translate, got {self.cell!r}")
+        if self.src_col == self.tgt_col or min(self.src_col, self.tgt_col) < 0:
+            raise ConfigError(f"options src_col and tgt_col must be two different columns >= 0, "
+                              f"got {self.src_col} and {self.tgt_col}")
+        for name in ("test_size", "dev_size", "min_freq", "max_len", "embed", "beam"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
+        if self.max_words < 0 or self.alpha < 0:
+            raise ConfigError(f"options max_words and alpha must be >= 0, got {self.max_words} and {self.alpha}")
+        if self.bidirectional and self.hidden % 2:
+            raise ConfigError(f"option hidden must be even with a bidirectional encoder, got {self.hidden}")
+
+
+@dataclass
+class Pairs:
+    """One encoded split: src[i] (T_i,) and tgt[i] (S_i,) token ids, the raw reference
+    sentences, and each source's length in words."""
+
+    src: list[np.ndarray]
+    tgt: list[np.ndarray]
+    refs: list[str]
+    src_words: np.ndarray
+
+
+def detokenize(tokens: list[str], level: str) -> str:
+    """Tokens back to text: characters joined; words joined by spaces except around ' and -."""
+    if level == "char":
+        return "".join(tokens)
+    return GLUE.sub(r"\1", " ".join(tokens))
+
+
+def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
+    """sacrebleu corpus BLEU (13a tokenisation, case-insensitive), 0..100."""
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(hypotheses, [references], lowercase=True).score)
+
+
+class TranslateTask:
+    """translate sentences with an encoder-decoder LSTM (attention, beam search), from TSV pairs"""
+
+    name = "translate"
+    metric = "bleu"
+    higher_is_better = True
+    Config = TranslateConfig
+
+    def __init__(self, config: TranslateConfig, meta: dict | None = None):
+        self.config = config
+        self.meta = meta
+        self.splits: dict[str, Pairs] = {}
+        self.outputs: dict[str, dict] = {}  # the last translations of each split (for the figure)
+        if meta is not None:
+            self._vocabs()
+
+    def _vocabs(self) -> None:
+        self.src_vocab = Vocab.from_dict(self.meta["src_vocab"])
+        self.tgt_vocab = Vocab.from_dict(self.meta["tgt_vocab"])
+
+    # ----- data --------------------------------------------------------------------------
+
+    def source_tokens(self, sentence: str) -> list[str]:
+        """All tokens of a source sentence (before the max_len cut)."""
+        return tokenize(sentence, self.config.src_tokens)
+
+    def _read(self, path: str) -> tuple[list[str], list[str]]:
+        return read_labelled_text(path, self.config.src_col, self.config.tgt_col)
+
+    def prepare(self) -> None:
+        """Read the pairs, filter by length, split, build the vocabularies from train only."""
+        c = self.config
+        sources, targets = self._read(c.data)
+        if c.max_words:
+            keep = [i for i, (s, t) in enumerate(zip(sources, targets))
+                    if len(s.split()) <= c.max_words and len(t.split()) <= c.max_words]
+            sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
+        held = c.test_size + c.dev_size
+        if held >= len(sources):
+            raise ConfigError(f"{c.data}: {len(sources)} pairs of at most {c.max_words or 'any'} words, "
+                              f"too few for test_size {c.test_size} + dev_size {c.dev_size} and a training part")
+        order = np.random.default_rng([c.split_seed, 4]).permutation(len(sources))
+        parts = {"test": order[: c.test_size], "dev": order[c.test_size : held], "train": order[held:]}
+        texts = {name: ([sources[i] for i in idx], [targets[i] for i in idx]) for name, idx in parts.items()}
+        train_src = [tokenize(s, c.src_tokens)[: c.max_len] for s in texts["train"][0]]
+        train_tgt = [tokenize(t, c.tgt_tokens) for t in texts["train"][1]]
+        self.meta = {
+            "src_vocab": Vocab.build(train_src, min_freq=c.min_freq, max_size=c.max_vocab, bos_eos=True).to_dict(),
+            "tgt_vocab": Vocab.build(train_tgt, min_freq=c.min_freq, max_size=c.max_vocab, bos_eos=True).to_dict(),
+            "max_target_len": max(len(t) for t in train_tgt),
+            "pairs": {name: len(idx) for name, idx in parts.items()},
+        }
+        self._vocabs()
+        self.splits = {name: self._encode(*texts[name]) for name in ("train", "dev", "test")}
+
+    def _encode_sources(self, sentences: list[str]) -> list[np.ndarray]:
+        return [self.src_vocab.encode(self.source_tokens(s)[: self.config.max_len] or ["<unk>"])
+                for s in sentences]
+
+    def _encode(self, sources: list[str], targets: list[str]) -> Pairs:
+        tgt = [self.tgt_vocab.encode(tokenize(t, self.config.tgt_tokens)) for t in targets]
+        words = np.array([len(s.split()) for s in sources], dtype=np.int64)
+        return Pairs(self._encode_sources(sources), tgt, list(targets), words)
+
+    def encode_file(self, path: str) -> Pairs:
+        """Every pair of a TSV file in the training data's columns (no length filter)."""
+        return self._encode(*self._read(path))
+
+    # ----- model and training ------------------------------------------------------------------
+
+    def build_model(self, rng) -> Seq2Seq:
+        c = self.config
+        return Seq2Seq(src_vocab=len(self.src_vocab), tgt_vocab=len(self.tgt_vocab), embed=c.embed,
+                       hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
+                       attention=c.attention, dropout=c.dropout, rng=rng)
+
+    def _batch(self, data: Pairs, idx) -> Seq2SeqBatch:
+        src, src_lengths = pad([data.src[i] for i in idx])
+        bos, eos = self.tgt_vocab.bos_id, self.tgt_vocab.eos_id
+        tgt_in, tgt_lengths = pad([np.concatenate([[bos], data.tgt[i]]) for i in idx])
+        tgt_out, _ = pad([np.concatenate([data.tgt[i], [eos]]) for i in idx])
+        return Seq2SeqBatch(src, src_lengths, tgt_in, tgt_out, tgt_lengths)
+
+    def _groups(self, data: Pairs, batch_size: int, rng=None):
+        """Index batches of pairs of similar source and target length (shuffled with rng)."""
+        key = np.array([len(s) * 1000 + len(t) for s, t in zip(data.src, data.tgt)], dtype=np.int64)
+        return length_bucketed_batches(key, batch_size, rng, shuffle=rng is not None)
+
+    def train_batches(self, rng):
+        data = self.splits["train"]
+        return [self._batch(data, idx) for idx in self._groups(data, self.config.batch_size, rng)]
+
+    @staticmethod
+    def batch_size_in_tokens(batch: Seq2SeqBatch) -> int:
+        return int(batch.tgt_lengths.sum())
+
+    # ----- translating and measuring -----------------------------------------------------------
+
+    @property
+    def decode_len(self) -> int:
+        return int(1.5 * self.meta["max_target_len"]) + 5
+
+    def _translate_ids(self, model, sources: list[np.ndarray], beam: int) -> list[str]:
+        """Translate encoded sources (batched by length) -> detokenised sentences, in order."""
+        out = [""] * len(sources)
+        lengths = np.array([len(s) for s in sources], dtype=np.int64)
+        v = self.tgt_vocab
+        for idx in length_bucketed_batches(lengths, EVAL_BATCH, shuffle=False):
+            src, src_lengths = pad([sources[i] for i in idx])
+            common = dict(bos_id=v.bos_id, eos_id=v.eos_id, max_len=self.decode_len, pad_id=v.pad_id)
+            if beam == 1:
+                ids = greedy_decode(model, src, src_lengths, **common)
+            else:
+                ids = beam_search(model, src, src_lengths, beam=beam, alpha=self.config.alpha, **common)
+            for i, y in zip(idx, ids):
+                out[i] = detokenize(v.decode(y), self.config.tgt_tokens)
+        return out
+
+    def evaluate(self, model, split="dev", data=None) -> dict:
+        data = data if data is not None else self.splits[split]
+        loss_sum, count = 0.0, 0
+        for idx in self._groups(data, EVAL_BATCH):
+            loss, n = model.loss(self._batch(data, idx))
+            loss_sum += loss * n
+            count += n
+        greedy = self._translate_ids(model, data.src, 1)
+        beamed = self._translate_ids(model, data.src, self.config.beam) if self.config.beam > 1 else greedy
+        self.outputs[split] = {"beam": beamed, "greedy": greedy, "refs": data.refs, "src_words": data.src_words}
+        return {"bleu": corpus_bleu(beamed, data.refs), "bleu_greedy": corpus_bleu(greedy, data.refs),
+                "loss": loss_sum / count}
+
+    def bleu_by_length(self, split: str = "test") -> dict:
+        """BLEU (beam and greedy) of the last translations of ``split`` per source-length bucket."""
+        out = self.outputs[split]
+        rows = []
+        for lo, hi in LENGTH_BUCKETS:
+            idx = np.nonzero((out["src_words"] >= lo) & (out["src_words"] <= hi))[0]
+            if idx.size:
+                refs = [out["refs"][i] for i in idx]
+                rows.append({"words": f"{lo}-{hi}" if hi < 10**9 else f"{lo}+", "pairs": int(idx.size),
+                             "bleu": corpus_bleu([out["beam"][i] for i in idx], refs),
+                             "bleu_greedy": corpus_bleu([out["greedy"][i] for i in idx], refs)})
+        return {"split": split, "attention": self.config.attention, "beam": self.config.beam, "buckets": rows}
+
+    def write_figures(self, run_dir: Path) -> None:
+        """DIR/bleu_by_length.json (always) and .png (with matplotlib) from the test translations."""
+        table = self.bleu_by_length("test")
+        (Path(run_dir) / "bleu_by_length.json").write_text(json.dumps(table, indent=1))
+        try:
+            from rnnlab.analysis.bleu_by_length import plot_bleu_by_length
+        except ImportError:
+            return
+        plot_bleu_by_length({f"attention: {self.config.attention}": table}, Path(run_dir) / "bleu_by_length.png")
+
+    def translate_lines(self, model, lines: list[str], beam: int | None = None) -> list[str]:
+        """One translation per line (beam width ``beam``, default the config's); "" for an empty line."""
+        beam = self.config.beam if beam is None else beam
+        if beam < 1:
+            raise ValueError(f"beam must be at least 1, got {beam}")
+        real = [i for i, line in enumerate(lines) if line.strip()]
+        out = [""] * len(lines)
+        if real:
+            translated = self._translate_ids(model, self._encode_sources([lines[i] for i in real]), beam)
+            for i, text in zip(real, translated):
+                out[i] = text
+        return out
+
+    def truncation_notes(self, lines: list[str]) -> list[str]:
+        """A note for every line longer than the model reads (it is cut to max_len tokens)."""
+        notes = []
+        for number, line in enumerate(lines, start=1):
+            n = len(self.source_tokens(line))
+            if n > self.config.max_len:
+                notes.append(f"line {number} has {n} tokens; the model reads only the first {self.config.max_len}")
+        return notes
+
+    def predict_lines(self, model, lines: list[str]) -> list[str]:
+        return self.translate_lines(model, lines)
+
+    def predict_file(self, model, path: str) -> list[str]:
+        """Translate a text file, one sentence per line."""
+        return self.translate_lines(model, read_text(path).splitlines())
