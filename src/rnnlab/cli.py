@@ -156,6 +156,16 @@ def _demo(args) -> int:
     return 0
 
 
+def _tour(args) -> int:
+    from rnnlab.tour import run_tour
+
+    sections = run_tour(Path(args.out), quick=args.quick, seed=args.seed)
+    for section in sections:
+        print(f"{'seen' if section.holds else 'NOT seen':>8}  {section.title}")
+    print(f"wrote {Path(args.out) / 'report.html'} (open it in a browser), numbers.json and the figures")
+    return 0
+
+
 # ----------------------------------------------------------------------------------------
 # parser
 # ----------------------------------------------------------------------------------------
@@ -239,6 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
         demo.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
                           choices=("lstm", "rnn") if f.name == "cell" else None, help=f"(default: {f.default})")
     demo.set_defaults(run=_demo)
+
+    tour = commands.add_parser(
+        "tour", help="the lecture, run: each claim as an experiment, gathered in one HTML report",
+        allow_abbrev=False, description="Run every claim of the lecture as an experiment on generated "
+        "data and write DIR/report.html with the figures (about 5 minutes; --quick about 1).",
+    )
+    tour.add_argument("--out", default="rnnlab-tour", metavar="DIR", help="where to write the report (default: rnnlab-tour)")
+    tour.add_argument("--quick", action="store_true", help="fewer training steps: a check that everything runs")
+    tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tour.set_defaults(run=_tour)
     return parser
 
 

@@ -1,0 +1,281 @@
+"""The lecture tour: the probes it reads, the small models it trains, its tasks, and the
+whole ``rnnlab tour --quick`` run down to a report that a real browser displays."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from rnnlab import LSTM, RNN
+from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
+from rnnlab.cli import main
+from rnnlab.gradcheck import numerical_gradient, relative_error
+from rnnlab.optim import SGD
+from rnnlab.tour import s1_order, s2_shared, s5_gates, s6_seq2seq
+from rnnlab.tour.blas import blas_threads
+from rnnlab.tour.fit import fit
+from rnnlab.tour.nets import MLP, AlignedTagger, RecurrentReader
+from rnnlab.tour.runner import SECTIONS
+
+# ----------------------------------------------------------------------------------------
+# dL/dh_t replayed from the cache equals what the layer's own backward gives
+# ----------------------------------------------------------------------------------------
+
+
+def _layers(rng):
+    D, H = 3, 5
+    return [RNN(D, H, nonlinearity=n, rng=rng, dtype=np.float64) for n in ("tanh", "relu", "sigmoid")] + [
+        LSTM(D, H, rng=rng, dtype=np.float64)]
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_hidden_state_gradients_equal_the_layers_backward_at_every_step(k):
+    rng = np.random.default_rng(k)
+    layer = _layers(rng)[k]
+    N, T, H = 4, 6, layer.hidden_size
+    x = rng.standard_normal((N, T, layer.input_size))
+    state0 = rng.standard_normal((1, N, H))
+    state0 = (state0, rng.standard_normal((1, N, H))) if isinstance(layer, LSTM) else state0
+    out, _, cache = layer.forward(x, state=state0)
+    dh_T = rng.standard_normal((N, H))
+    dh, dc = hidden_state_gradients(kernel_cache(cache), dh_T)
+    assert dh.shape == (T + 1, N, H)
+    for t in range(T):
+        # dL/dh_t is the gradient on the initial state of the same layer restarted after step t
+        if t == 0:
+            start = state0
+        elif isinstance(layer, LSTM):
+            start = (out[None, :, t - 1], kernel_cache(cache).c[t - 1][None])
+        else:
+            start = out[None, :, t - 1]
+        _, _, suffix = layer.forward(x[:, t:], state=start)
+        dstate = (dh_T[None], np.zeros((1, N, H))) if isinstance(layer, LSTM) else dh_T[None]
+        _, d0, _ = layer.backward(np.zeros((N, T - t, H)), dstate, suffix)
+        if isinstance(layer, LSTM):
+            np.testing.assert_allclose(dh[t], d0[0][0], rtol=1e-10, atol=1e-12)
+            # the restart sees c_t only as a state; dc also counts the path through h_t = o tanh(c_t)
+            through_h = 0.0
+            if t > 0:
+                kc = kernel_cache(cache)
+                through_h = d0[0][0] * kc.o[t - 1] * (1 - kc.tanh_c[t - 1] ** 2)
+            np.testing.assert_allclose(dc[t], d0[1][0] + through_h, rtol=1e-10, atol=1e-12)
+        else:
+            assert dc is None
+            np.testing.assert_allclose(dh[t], d0[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(dh[T], dh_T)
+
+
+def test_hidden_state_gradients_refuse_what_they_cannot_read():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 2))
+    with pytest.raises(ValueError, match="full-length"):
+        kernel_cache(RNN(2, 3, rng=rng, dtype=np.float64).forward(x, lengths=np.array([4, 2, 3]))[2])
+    with pytest.raises(ValueError, match="single-layer"):
+        kernel_cache(LSTM(2, 3, num_layers=2, rng=rng, dtype=np.float64).forward(x)[2])
+    with pytest.raises(ValueError, match="RNNCache or LSTMCache"):
+        hidden_state_gradients(object(), np.zeros((3, 3)))
+
+
+# ----------------------------------------------------------------------------------------
+# the tour's small models: whole-model gradients against finite differences
+# ----------------------------------------------------------------------------------------
+
+
+def _check_gradients(model, batch):
+    loss, grads, _ = model.loss_and_grads(batch, None)
+    assert set(grads) == set(model.params)
+    for name, p in model.params.items():
+        numeric = numerical_gradient(lambda: model.loss_and_grads(batch, None)[0], p)
+        assert relative_error(grads[name], numeric) < 1e-6, name
+
+
+@pytest.mark.parametrize("objective", ["softmax", "mse"])
+def test_mlp_gradient(objective):
+    rng = np.random.default_rng(2)
+    model = MLP(5, 4, 3 if objective == "softmax" else 1, objective, rng, dtype=np.float64)
+    x = rng.standard_normal((6, 5))
+    y = rng.integers(0, 3, size=6) if objective == "softmax" else rng.standard_normal(6)
+    _check_gradients(model, (x, y))
+
+
+@pytest.mark.parametrize("make", [lambda rng: RNN(3, 4, nonlinearity="relu", rng=rng, dtype=np.float64),
+                                  lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64)])
+def test_recurrent_reader_gradient_with_lengths(make):
+    rng = np.random.default_rng(3)
+    model = RecurrentReader(make(rng), 3, rng)
+    for p in model.params.values():
+        p += 0.1 * rng.standard_normal(p.shape)  # non-zero biases
+    x = rng.standard_normal((4, 5, 3))
+    _check_gradients(model, (x, np.array([5, 2, 4, 3]), rng.integers(0, 3, size=4)))
+
+
+def test_aligned_tagger_gradient_with_mask():
+    rng = np.random.default_rng(4)
+    model = AlignedTagger(6, 3, 4, 5, rng, dtype=np.float64)
+    ids = rng.integers(1, 6, size=(3, 5))
+    ids[1, 3:] = 0
+    lengths = (ids != 0).sum(axis=1)
+    _check_gradients(model, (ids, lengths, rng.integers(0, 5, size=(3, 5)), ids != 0))
+
+
+def test_mlp_rejects_an_unknown_objective():
+    with pytest.raises(ValueError, match="objective"):
+        MLP(2, 2, 2, "hinge", np.random.default_rng(0))
+
+
+# ----------------------------------------------------------------------------------------
+# the training loop: divergence and early stops still complete the progress bar
+# ----------------------------------------------------------------------------------------
+
+
+class _Exploding:
+    """A one-parameter model whose loss stops being finite at its third step."""
+
+    def __init__(self):
+        self.params = {"w": np.ones(2)}
+        self.calls = 0
+
+    def loss_and_grads(self, batch, rng, carry):
+        self.calls += 1
+        loss = float("inf") if self.calls == 3 else 1.0
+        return loss, {"w": np.ones(2)}, None
+
+
+def test_fit_stops_a_diverged_run_and_counts_every_step():
+    done = []
+    curve = fit(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None,
+                allow_divergence=True)
+    assert curve.diverged_at == 3 and len(curve.loss) == 2 and sum(done) == 10
+    with pytest.raises(FloatingPointError):
+        fit(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None)
+
+
+def test_fit_stops_early_once_solved_and_counts_every_step():
+    done = []
+    model = _Exploding()
+    model.calls = -100  # never explodes here
+    curve = fit(model, lambda: None, 100, done.append, optimizer=SGD(0.0), evaluate=lambda: 1.0,
+                every=10, stop_at=0.99)
+    assert curve.eval_steps == [0, 10] and sum(done) == 100
+
+
+def test_blas_threads_restores_the_setting():
+    with blas_threads(1) as applied:
+        pass
+    with blas_threads(1) as again:
+        assert applied == again
+
+
+# ----------------------------------------------------------------------------------------
+# the generated tasks mean what the sections say
+# ----------------------------------------------------------------------------------------
+
+
+def test_order_classes_share_their_bag_of_words():
+    ids, y = s1_order.order_task(np.random.default_rng(5), 200)
+    assert 0.3 < y.mean() < 0.7
+    for row, label in zip(ids, y):
+        assert (row == 0).sum() == 1 and (row == 1).sum() == 1
+        assert label == (np.argmax(row == 0) < np.argmax(row == 1))
+    swapped = np.where(ids == 0, 1, np.where(ids == 1, 0, ids))
+    np.testing.assert_array_equal(s1_order.bag_of_words(ids), s1_order.bag_of_words(swapped))
+
+
+def test_bigram_labels_match_the_sequences():
+    rng = np.random.default_rng(6)
+    lengths = rng.integers(4, 21, size=300)
+    ids, y = s2_shared.bigram_task(rng, lengths)
+    for row, length, label in zip(ids, lengths, y):
+        seq = row[:length].tolist()
+        present = any(a == 0 and b == 1 for a, b in zip(seq, seq[1:]))
+        assert present == bool(label)
+
+
+def test_marker_task_targets_follow_the_marker():
+    ids, y, store = s5_gates.marker_task(np.random.default_rng(7), 100)
+    rows = np.arange(100)
+    assert np.all(ids[rows, store - 1] == s5_gates.MARKER) and np.all(ids[rows, store] == y)
+    assert np.all((ids == s5_gates.MARKER).sum(axis=1) == 1)
+
+
+def test_reverse_task_answers_are_shorter_and_reversed():
+    src, lengths, answers = s6_seq2seq.reverse_task(np.random.default_rng(8), 200)
+    for row, length, answer in zip(src, lengths, answers):
+        letters = [i - 2 for i in row[:length] if i >= 2]
+        assert answer == letters[::-1] and 1 <= len(answer) < length
+
+
+# ----------------------------------------------------------------------------------------
+# the whole tour, quick, and its report in a real browser
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_tour(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour")
+    assert main(["tour", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_quick_tour_writes_report_numbers_and_figures(quick_tour):
+    record = json.loads((quick_tour / "numbers.json").read_text())
+    assert list(record["sections"]) == [m.__name__.rsplit(".", 1)[-1] for m in SECTIONS]
+    page = (quick_tour / "report.html").read_text()
+    for key, section in record["sections"].items():
+        assert section["figures"] and section["numbers"], key
+        for name in section["figures"]:
+            png = quick_tour / name
+            assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+            assert name in page
+        assert f'id="{key}"' in page
+    assert page.count("data:image/png;base64,") == sum(len(s["figures"]) for s in record["sections"].values())
+    assert record["meta"]["mode"] == "quick"
+
+
+def test_tour_numbers_are_the_run_s_own(quick_tour):
+    """What the page says is what the run measured (e.g. section 1's accuracies)."""
+    record = json.loads((quick_tour / "numbers.json").read_text())
+    page = (quick_tour / "report.html").read_text()
+    numbers = record["sections"]["s1_order"]["numbers"]
+    assert f"MLP {numbers['mlp_accuracy']:.3f}, RNN {numbers['rnn_accuracy']:.3f}" in page
+    assert 0.0 <= numbers["mlp_accuracy"] <= 1.0
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+IMAGE_CHECK = """<script>
+window.addEventListener("load", () => {
+  const images = Array.from(document.images);
+  const ok = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  const out = document.createElement("pre");
+  out.id = "image-check";
+  out.textContent = "images " + ok + "/" + images.length;
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _chromium(tmp_path, *args):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_report_opens_in_chromium_with_every_image_loaded(quick_tour, tmp_path):
+    # a copy of the page with a script that counts the images the browser decoded
+    probe = tmp_path / "report_probe.html"
+    probe.write_text((quick_tour / "report.html").read_text().replace("</body>", IMAGE_CHECK + "</body>"))
+    result = _chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri())
+    expected = (quick_tour / "report.html").read_text().count("<img ")
+    assert f"images {expected}/{expected}" in result.stdout, result.stderr[-2000:]
+    assert expected >= len(SECTIONS)
+
+    screenshot = quick_tour / "report_screenshot.png"
+    result = _chromium(tmp_path, "--hide-scrollbars", "--window-size=1200,2400",
+                       f"--screenshot={screenshot}", (quick_tour / "report.html").as_uri())
+    assert screenshot.exists() and screenshot.stat().st_size > 20_000, result.stderr[-2000:]
