@@ -101,12 +101,16 @@ def vanishing(path: Path, grad_norms: dict, k: int) -> None:
 
 
 def distance_accuracy(path: Path, distances: np.ndarray, accuracy: dict, chance: float) -> None:
-    """Section 4b: accuracy of recalling the first symbol against dependency distance k."""
+    """Section 4b: accuracy of recalling the first symbol against dependency distance k;
+    ``accuracy`` cell -> (distances, runs): the line is the mean, the dots single runs."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    for cell, acc in accuracy.items():
-        ax.plot(distances, acc, marker="o", color=COLOURS[cell], label=cell.upper())
+    for offset, (cell, acc) in zip((-0.4, 0.4), accuracy.items()):
+        ax.plot(distances, acc.mean(axis=1), color=COLOURS[cell], lw=1.8, label=f"{cell.upper()} (mean)")
+        runs = acc.shape[1]
+        ax.plot(np.repeat(distances + offset, runs), acc.ravel(), ls="none", marker="o", ms=5,
+                color=COLOURS[cell], alpha=0.6, label=f"{cell.upper()}, each of {runs} run(s)")
     ax.axhline(chance, color="black", ls="--", lw=1, label=f"chance ({chance:.3f})")
-    ax.set(title="Recall the first symbol after k steps (one model per k)",
+    ax.set(title="Recall the first symbol after k steps (models trained per k)",
            xlabel="dependency distance k (steps)", ylabel="held-out accuracy", ylim=(0, 1.02))
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower left")
     save(fig, path)

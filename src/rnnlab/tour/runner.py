@@ -40,16 +40,16 @@ def run_tour(out_dir: Path, quick: bool = False, seed: int = 0, progress: bool =
     seeds = np.random.SeedSequence(seed).spawn(len(SECTIONS))
     sections = []
     start = time.perf_counter()
-    with blas_threads(1), tqdm(total=total, unit="step", disable=not progress,
+    with blas_threads(1), tqdm(total=total, unit="step", disable=not progress, mininterval=1.0,
                                bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps "
                                           "[{elapsed}<{remaining}]") as bar:
         for module, child in zip(SECTIONS, seeds):
-            bar.set_description(f"tour: {module.__name__.rsplit('.', 1)[-1]:<13}")
+            bar.set_description(f"tour {module.__name__.rsplit('.', 1)[-1]:<12}")
             began = time.perf_counter()
             section = module.run(np.random.default_rng(child), quick, bar.update, out_dir)
             section.seconds = time.perf_counter() - began
             sections.append(section)
-        bar.set_description("tour: done         ")
+        bar.set_description("tour done        ")
     meta = {"rnnlab": __version__, "mode": "quick" if quick else "full", "seed": seed,
             "total time (s)": round(time.perf_counter() - start, 1), "numpy": np.__version__,
             "python": platform.python_version(), "CPUs": os.cpu_count() or 0,

@@ -36,7 +36,7 @@ EMBED, HIDDEN, BATCH, HELD_OUT, LR = 16, 64, 64, 1000, 3e-3
 
 
 def steps(quick: bool) -> int:
-    return 400 if quick else 1500
+    return 400 if quick else 1000
 
 
 def cost(quick: bool) -> int:
