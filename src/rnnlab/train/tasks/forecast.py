@@ -16,6 +16,10 @@ Columns: ``columns`` names the inputs (comma-separated); left empty, it takes ev
 column except the date whose cell on the first data row is a number (so a text column
 such as a weather label is left out); the target is always an input. A later missing or
 non-numeric cell in a chosen column is an error naming file, line and column.
+``log_columns`` feeds skewed amounts (precipitation: mostly 0, sometimes 50 mm) as
+log(1 + x), so one storm does not sit 8 standard deviations out. ``calendar = "year"`` adds
+sin/cos of each row's day of the year (``rnnlab.data.dates``): the season, which a window
+of a few days cannot show.
 
 Output: the model predicts the change of the target from its last observed value
 (``output = "change"``, the default) or the standardised value itself (``"level"``).
@@ -37,7 +41,7 @@ from rnnlab.data._files import read_lines
 from rnnlab.data.dates import CALENDARS, calendar_features, dates_after, parse_dates
 from rnnlab.data.errors import DataError, data_error
 from rnnlab.data.series import Standardizer, read_csv_series, sliding_windows
-from rnnlab.models.forecaster import OUTPUTS, Forecaster
+from rnnlab.models.forecaster import OUTPUTS, RNN_INITS, Forecaster
 from rnnlab.train.config import ConfigError, TrainConfig, option
 
 
@@ -52,10 +56,14 @@ class ForecastConfig(TrainConfig):
     horizon: int = option(1, "steps ahead: 1 forecasts the step right after the window")
     test_size: int = option(365, "the last rows held out as test (e.g. 365 = the last year of daily data)")
     dev_size: int = option(365, "rows before the test part held out as dev (picks the best epoch)")
+    log_columns: str = option("", "input columns fed as log(1 + x), comma-separated: for skewed amounts "
+                              "such as precipitation (values must be > -1; not the target)")
     calendar: str = option("none", "calendar inputs from the date: sin/cos of the day of the year "
                            "(and of the time of day)", tuple(CALENDARS))
     output: str = option("change", "the network predicts the change from the last observed target value, "
                          "or the target's level", OUTPUTS)
+    rnn_init: str = option("uniform", "recurrent weights: small U(-1/sqrt(H), 1/sqrt(H)) as PyTorch, or the "
+                           "layer's own (Glorot, orthogonal, forget bias 1)", RNN_INITS)
 
     def validate(self) -> None:
         super().validate()
@@ -64,6 +72,13 @@ class ForecastConfig(TrainConfig):
         for name in ("window", "horizon", "test_size", "dev_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
+        if self.target in _names(self.log_columns):
+            raise ConfigError(f"the target {self.target!r} is forecast in its own units: leave it out of log_columns")
+
+
+def _names(text: str) -> list[str]:
+    """'a, b' -> ['a', 'b']."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _numeric_columns(path: str, date_col: str) -> list[str]:
@@ -98,7 +113,7 @@ class ForecastTask:
 
     def _input_columns(self) -> list[str]:
         c = self.config
-        columns = [name.strip() for name in c.columns.split(",") if name.strip()]
+        columns = _names(c.columns)
         if not columns:
             columns = _numeric_columns(c.data, c.date_col)
         return columns if c.target in columns else [*columns, c.target]
@@ -107,8 +122,18 @@ class ForecastTask:
         """(features (T, F) float64: columns then calendar, datetimes (T,), date format)."""
         dates, values, _ = read_csv_series(path, self.config.date_col, columns)
         times, fmt = parse_dates(path, dates)
+        values = values.astype(np.float64)
+        for name in _names(self.config.log_columns):
+            if name not in columns:
+                raise ConfigError(f"log_columns names {name!r}, which is not an input column {columns}")
+            k = columns.index(name)
+            bad = np.flatnonzero(values[:, k] <= -1)
+            if len(bad):
+                raise data_error(path, f"value {values[bad[0], k]:g} in column {name!r} is <= -1: "
+                                 "log(1 + x) is undefined (leave it out of log_columns)", int(bad[0]) + 2)
+            values[:, k] = np.log1p(values[:, k])
         calendar = calendar_features(times, self.config.calendar)
-        return np.concatenate([values.astype(np.float64), calendar], axis=1), times, fmt
+        return np.concatenate([values, calendar], axis=1), times, fmt
 
     def prepare(self) -> None:
         """Read the CSV, split it in time, fit the standardiser on the training rows."""
@@ -157,7 +182,8 @@ class ForecastTask:
         c = self.config
         return Forecaster(input_size=len(self.meta["inputs"]), target_index=self.meta["target_index"],
                           cell=c.cell, hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
-                          dropout=c.dropout, rng=rng, output=c.output)
+                          dropout=c.dropout, rng=rng, output=c.output,
+                          rnn_init=c.rnn_init)
 
     def train_batches(self, rng):
         X, y = self.splits["train"]
