@@ -9,18 +9,18 @@ from rnnlab.models.tagger import TagBatch, Tagger, word_dropout
 from rnnlab.train.config import resolve_config
 from rnnlab.train.tasks.tag import TagConfig, TagData, TagTask
 
-SIZES = dict(vocab_size=7, num_chars=9, num_tags=5, embed=3, char_embed=4, char_hidden=3)
+SIZES = dict(vocab_size=7, num_chars=9, num_tags=6, embed=2, char_embed=2, char_hidden=2)  # D = 2 + 2 * 2
 
 
 def _batch(rng) -> TagBatch:
-    """3 sentences of lengths 4, 2, 3 (N != T), 5 distinct forms of 1..4 characters."""
-    lengths = np.array([4, 2, 3])
-    real = np.arange(4)[None, :] < lengths[:, None]
-    words = np.where(real, rng.integers(1, 7, size=(3, 4)), 0)
-    tags = np.where(real, rng.integers(0, 5, size=(3, 4)), 0)
-    form_index = np.where(real, np.array([[0, 1, 2, 3], [4, 0, 0, 0], [1, 3, 2, 0]]), 0)
-    char_lengths = np.array([3, 1, 4, 2, 3])
-    chars = np.where(np.arange(4)[None, :] < char_lengths[:, None], rng.integers(1, 9, size=(5, 4)), 0)
+    """N = 3 sentences of lengths 5, 2, 3 (T = 5), U = 6 distinct forms of 1..4 characters (L = 4)."""
+    lengths = np.array([5, 2, 3])
+    real = np.arange(5)[None, :] < lengths[:, None]
+    words = np.where(real, rng.integers(1, 7, size=(3, 5)), 0)
+    tags = np.where(real, rng.integers(0, 6, size=(3, 5)), 0)
+    form_index = np.where(real, np.array([[0, 1, 2, 3, 5], [4, 0, 0, 0, 0], [1, 3, 5, 0, 0]]), 0)
+    char_lengths = np.array([3, 1, 4, 2, 3, 2])
+    chars = np.where(np.arange(4)[None, :] < char_lengths[:, None], rng.integers(1, 9, size=(6, 4)), 0)
     return TagBatch(words, lengths, tags, form_index, chars, char_lengths)
 
 
@@ -28,7 +28,7 @@ def _batch(rng) -> TagBatch:
                          [("lstm", 1, True, 0.3), ("rnn", 2, False, 0.0)])
 def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirectional, dropout):
     rng = np.random.default_rng(3)
-    model = Tagger(**SIZES, cell=cell, hidden=5, layers=layers, bidirectional=bidirectional,
+    model = Tagger(**SIZES, cell=cell, hidden=4, layers=layers, bidirectional=bidirectional,
                    dropout=dropout, word_dropout=np.linspace(0, 0.6, 7), rng=rng, dtype=np.float64)
     batch = _batch(rng)
 
@@ -48,12 +48,12 @@ def test_parameter_names_and_shapes_are_pinned():
                    rng=np.random.default_rng(0))
     shapes = {name: p.shape for name, p in model.params.items()}
     assert shapes == {
-        "word_embed.E": (7, 3), "char_embed.E": (9, 4),
-        "char_rnn.W_x_l0": (4, 12), "char_rnn.W_h_l0": (3, 12), "char_rnn.b_l0": (12,),
-        "char_rnn.W_x_l0_reverse": (4, 12), "char_rnn.W_h_l0_reverse": (3, 12), "char_rnn.b_l0_reverse": (12,),
-        "rnn.W_x_l0": (9, 20), "rnn.W_h_l0": (5, 20), "rnn.b_l0": (20,),
-        "rnn.W_x_l0_reverse": (9, 20), "rnn.W_h_l0_reverse": (5, 20), "rnn.b_l0_reverse": (20,),
-        "head.W": (10, 5), "head.b": (5,),
+        "word_embed.E": (7, 2), "char_embed.E": (9, 2),
+        "char_rnn.W_x_l0": (2, 8), "char_rnn.W_h_l0": (2, 8), "char_rnn.b_l0": (8,),
+        "char_rnn.W_x_l0_reverse": (2, 8), "char_rnn.W_h_l0_reverse": (2, 8), "char_rnn.b_l0_reverse": (8,),
+        "rnn.W_x_l0": (6, 20), "rnn.W_h_l0": (5, 20), "rnn.b_l0": (20,),
+        "rnn.W_x_l0_reverse": (6, 20), "rnn.W_h_l0_reverse": (5, 20), "rnn.b_l0_reverse": (20,),
+        "head.W": (10, 6), "head.b": (6,),
     }
     assert all(p.dtype == np.float32 for p in model.params.values())
 
@@ -98,6 +98,6 @@ def test_a_padded_batch_tags_each_sentence_as_it_would_alone():
 
 
 def test_word_dropout_is_highest_for_rare_words_and_never_for_specials():
-    task = _task(word_dropout=0.25)
+    task = _task(word_dropout=0.25, hidden=4, embed=3, char_embed=2, char_hidden=2)
     p_word = task.build_model(np.random.default_rng(0)).p_word
     np.testing.assert_allclose(p_word, [0, 0, 0.25 / 5.25, 0.25 / 2.25])  # <pad> <unk> the(5) dog(2)
