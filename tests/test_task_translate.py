@@ -119,8 +119,9 @@ def test_bad_options_and_too_little_data_are_named(pairs):
 
 
 def test_detokenize_glues_apostrophes_and_hyphens():
-    assert detokenize(["j", "'", "ai", "faim", "!"], "word") == "j'ai faim !"
-    assert detokenize(["est", "-", "ce", "que", "tu", "viens", "?"], "word") == "est-ce que tu viens ?"
+    assert detokenize(["j", "'", "ai", "faim", ",", "tom", "!"], "word") == "j'ai faim, tom!"
+    assert detokenize(["est", "-", "ce", "que", "tu", "viens", "?"], "word") == "est-ce que tu viens?"
+    assert detokenize(["i", "don", "'", "t", "know", "."], "word") == "i don't know."
     assert detokenize(list("나는 학생"), "char") == "나는 학생"
 
 

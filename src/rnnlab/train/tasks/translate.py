@@ -24,8 +24,8 @@ translations (width ``beam``, GNMT length normalisation with ``alpha``); ``bleu_
 the same for greedy decoding; ``loss``, the teacher-forced cross-entropy per target token.
 BLEU is sacrebleu's ``corpus_bleu`` with its default 13a tokenisation and ``lowercase=True``
 (the model writes lowercase), comparing the *detokenised* output (tokens joined by spaces,
-the spaces around apostrophes and hyphens removed: "j ' ai" -> "j'ai"; characters joined
-as they are) with the *raw* reference sentence of the file. The end of a run also writes
+the spaces around apostrophes and hyphens and before . , ! ? ; : ) removed: "j ' ai faim !"
+-> "j'ai faim!"; characters joined as they are) with the *raw* reference sentence of the file. The end of a run also writes
 DIR/bleu_by_length.json and .png: test BLEU per bucket of source length in words
 (``rnnlab.analysis.bleu_by_length`` overlays several runs, e.g. with and without attention).
 
@@ -51,6 +51,7 @@ from rnnlab.train.config import ConfigError, TrainConfig, option
 
 EVAL_BATCH = 200  # sentences decoded together
 GLUE = re.compile(r" ?(['’\-]) ?")  # detokenising: "j ' ai" -> "j'ai", "es - tu" -> "es-tu"
+GLUE_LEFT = re.compile(r" ([.,!?;:)])")  # "mort ." -> "mort."
 LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9))  # source words
 
 
@@ -103,10 +104,11 @@ class Pairs:
 
 
 def detokenize(tokens: list[str], level: str) -> str:
-    """Tokens back to text: characters joined; words joined by spaces except around ' and -."""
+    """Tokens back to text: characters joined; words joined by spaces, except around ' and -
+    and before . , ! ? ; : ) (French puts a space before ! and ?; 13a splits them off either way)."""
     if level == "char":
         return "".join(tokens)
-    return GLUE.sub(r"\1", " ".join(tokens))
+    return GLUE_LEFT.sub(r"\1", GLUE.sub(r"\1", " ".join(tokens)))
 
 
 def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
