@@ -59,6 +59,13 @@ def test_a_run_directory_holds_everything_and_eval_agrees(run, pairs, capsys):
 
     assert overlay([str(run), f"{run}=again", "--out", str(run.parent / "overlay.png")]) == 0
     assert (run.parent / "overlay.png").stat().st_size > 0
+    longer = run.parent / "longer.tsv"  # pairs beyond the test split's lengths add buckets
+    longer.write_text("The quick brown fox jumps over the lazy dog near the river bank today.\tLe renard.\n"
+                      "A b c d e f g h i j k l m n o p q.\tUn.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert overlay([str(run), "--longer", str(longer), "--out", str(run.parent / "overlay2.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "11-15 words      1 pairs" in printed and "16+ words      1 pairs" in printed
 
 
 def test_translate_a_sentence_or_standard_input_and_predict_a_file(run, tmp_path, capsys, monkeypatch):

@@ -9,6 +9,14 @@ of training; to overlay several runs::
     python -m rnnlab.analysis.bleu_by_length runs/eng-fra runs/eng-fra-plain --out figure.png
 
 (``DIR=LABEL`` names a run's line; by default the label is its attention setting.)
+
+The test split holds only pairs of at most ``max_words`` words, like the training data.
+``--longer FILE.tsv`` also translates the pairs of FILE (same columns as the training file;
+e.g. the pairs of the same corpus that the length filter left out, so never seen in
+training) with every run and adds the buckets the test split does not have::
+
+    python -m rnnlab.analysis.bleu_by_length runs/eng-fra runs/eng-fra-plain \\
+        --longer long-pairs.tsv --out figure.png
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
                 label=f"{label} (greedy)")
     first = next(iter(tables.values()))["buckets"]
     ax_count.bar([x[r["words"]] for r in first], [r["pairs"] for r in first], color="0.6")
-    ax.set(title="Test BLEU by source length", ylabel="BLEU")
+    ax.set(title="BLEU by source length (beam: solid, greedy: dashed)", ylabel="BLEU")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax_count.set(xlabel="source length (words)", ylabel="test pairs")
@@ -53,11 +61,24 @@ def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
     plt.close(fig)
 
 
+def add_longer_pairs(run: str, table: dict, path: str) -> dict:
+    """table with the buckets of FILE's pairs that it lacks, translated by the run's model."""
+    from rnnlab.cli import _load_run  # the one place that rebuilds a task and model from a run
+
+    task, model = _load_run(run)
+    task.evaluate(model, "longer", data=task.encode_file(path))
+    known = {row["words"] for row in table["buckets"]}
+    extra = [row for row in task.bleu_by_length("longer")["buckets"] if row["words"] not in known]
+    return {**table, "buckets": table["buckets"] + extra}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnlab.analysis.bleu_by_length",
                                      description="Overlay the BLEU-by-source-length tables of translate runs.")
     parser.add_argument("runs", nargs="+", metavar="DIR[=LABEL]", help="run directories of rnnlab train translate")
     parser.add_argument("--out", required=True, help="the PNG file to write")
+    parser.add_argument("--longer", metavar="FILE", help="TSV pairs longer than the test split's, "
+                        "translated by every run for the buckets the test split lacks")
     args = parser.parse_args(argv)
     tables = {}
     for spec in args.runs:
@@ -67,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {path} does not exist (is {run} a finished translate run?)", file=sys.stderr)
             return 1
         table = json.loads(path.read_text())
+        if args.longer:
+            table = add_longer_pairs(run, table, args.longer)
+            for row in table["buckets"]:
+                print(f"{run}  {row['words']:>6} words  {row['pairs']:5d} pairs  BLEU {row['bleu']:6.2f} "
+                      f"(greedy {row['bleu_greedy']:6.2f})")
         tables[label or f"attention: {table['attention']}"] = table
     plot_bleu_by_length(tables, Path(args.out))
     print(f"wrote {args.out}")
