@@ -156,6 +156,21 @@ def _demo(args) -> int:
     return 0
 
 
+def _inspect(args) -> int:
+    import numpy as np
+
+    from rnnlab.analysis.inspect import inspect_run, read_input
+    from rnnlab.analysis.inspect_report import write_inspection
+    from rnnlab.tour.blas import blas_threads
+
+    task, model = _load_run(args.run)
+    with blas_threads(1):  # one input: small matrices, faster on one thread
+        inspection = inspect_run(task, model, read_input(args.input), np.random.default_rng(0))
+    page = write_inspection(Path(args.out), inspection, args.cell)
+    print(f"wrote {page} (open it in a browser) and the figures beside it")
+    return 0
+
+
 def _tour(args) -> int:
     from rnnlab.tour import run_tour
 
@@ -259,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="fewer training steps: a check that everything runs")
     tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tour.set_defaults(run=_tour)
+
+    inspect = commands.add_parser(
+        "inspect", help="gates, cell states and gradient flow of a trained run on one input", allow_abbrev=False,
+        description="Run a trained classify, tag, lm or translate model on one input and draw what its "
+        "recurrent layers did: gate and cell-state heatmaps, how far back gradients reach, the "
+        "attention of a translator, and for a character LM the text coloured by each cell.",
+    )
+    inspect.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
+    inspect.add_argument("--input", required=True, metavar="TEXT_OR_FILE", help="the text, or a file holding it")
+    inspect.add_argument("--out", required=True, metavar="OUT", help="directory for index.html and the figures")
+    inspect.add_argument("--cell", type=int, action="append", default=[], metavar="K",
+                         help="language model: show cell K first (repeatable)")
+    inspect.set_defaults(run_fn=_inspect)
     return parser
 
 

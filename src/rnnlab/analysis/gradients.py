@@ -12,6 +12,8 @@ starting from the gradient the loss puts on the final state (dh_T, and dc_T = 0 
 LSTM) with no loss on the other outputs -- the many-to-one setting in which the lecture
 shows gradients vanishing. The walk ends with the gradient on the initial state, which
 ``tests/test_tour.py`` checks equals what the layer's backward returns as ``dstate0``.
+The running gradients are float64 whatever the layer's dtype, so that a gradient that
+vanishes to 1e-40 is still a number.
 
 Shapes: T time, N batch, H hidden. Only one layer and direction, with all sequences of
 full length (the cache of ``layer.forward(x)`` without ``lengths``).
@@ -48,11 +50,13 @@ def hidden_state_gradients(cache, dh_T: np.ndarray) -> tuple[np.ndarray, np.ndar
     dh = np.empty((T + 1,) + cache.h.shape[1:], dtype=np.float64)
     dh[T] = dh_T
     if isinstance(cache, RNNCache):
+        W_xh, W_hh = cache.W_xh.astype(np.float64), cache.W_hh.astype(np.float64)  # once, not per step
         for t in range(T, 0, -1):  # step t computed h_t from h_{t-1} (h_t = cache.h[t - 1])
             h_prev = cache.h[t - 2] if t > 1 else cache.h0
-            step = (cache.x[t - 1], h_prev, cache.h[t - 1], cache.W_xh, cache.W_hh, cache.nonlinearity)
+            step = (cache.x[t - 1], h_prev, cache.h[t - 1], W_xh, W_hh, cache.nonlinearity)
             dh[t - 1] = rnn_step_backward(dh[t], step)[1]  # back through h_t = phi(... h_{t-1} W_hh)
         return dh, None
+    W_x, W_h = cache.W_x.astype(np.float64), cache.W_h.astype(np.float64)
     dc = np.empty_like(dh)
     dc_next = np.zeros_like(dh[T])  # no loss on c_T itself
     for t in range(T, 0, -1):
@@ -62,7 +66,7 @@ def hidden_state_gradients(cache, dh_T: np.ndarray) -> tuple[np.ndarray, np.ndar
         i, f, g, o, tanh_c = cache.i[k], cache.f[k], cache.g[k], cache.o[k], cache.tanh_c[k]
         # total gradient on c_t: from c_{t+1} and through h_t = o tanh(c_t)
         dc[t] = dc_next + dh[t] * o * (1 - tanh_c**2)
-        step = (cache.x[k], h_prev, c_prev, i, f, g, o, tanh_c, cache.W_x, cache.W_h)
+        step = (cache.x[k], h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h)
         _, dh[t - 1], dc_next = lstm_step_backward(dh[t], dc_next, step)[:3]
     dc[0] = dc_next  # c_0 reaches the loss only through c_1
     return dh, dc
