@@ -140,7 +140,9 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
     for row in range(6):
         table.append([show(test_src, test_len, row), "".join(LETTERS[k] for k in test_answers[row]),
                       "".join(LETTERS[k] for k in predicted[row]), "".join(LETTERS[k] for k in aligned[row])])
-    numbers = {"seq2seq_exact_match": seq2seq_curve.final, "aligned_exact_match": tagger_curve.final,
+    by_len = {f"seq2seq_exact_match_answer_len{m}": float(a)
+              for m, a in zip(answer_lengths, exact_by_length["seq2seq"])}
+    numbers = {"seq2seq_exact_match": seq2seq_curve.final, "aligned_exact_match": tagger_curve.final, **by_len,
                "train_steps": n, "held_out": HELD_OUT,
                "mean_input_length": float(test_len.mean()),
                "mean_answer_length": float(np.mean([len(a) for a in test_answers]))}
@@ -155,7 +157,9 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
               f"H = {HIDDEN}, {n} Adam steps of {BATCH}. Seq2Seq: rnnlab.models.seq2seq without "
               f"attention, greedy decoding. Exact match on {HELD_OUT} held-out inputs.",
         result=f"Whole answers right: Seq2Seq {numbers['seq2seq_exact_match']:.3f}, one output per input "
-               f"{numbers['aligned_exact_match']:.3f}.",
+               f"{numbers['aligned_exact_match']:.3f}. Seq2Seq by answer length (letters: exact match): "
+               + ", ".join(f"{m}: {a:.2f}" for m, a in zip(answer_lengths, exact_by_length["seq2seq"]))
+               + " (the whole input must pass through one fixed-size state).",
         check="Seq2Seq exact match at least 0.8 and at least 0.4 above the one-output-per-input model's",
         holds=bool(numbers["seq2seq_exact_match"] >= 0.8
                    and numbers["seq2seq_exact_match"] >= numbers["aligned_exact_match"] + 0.4),
