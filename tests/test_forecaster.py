@@ -76,3 +76,17 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="target_index"):
         Forecaster(input_size=2, target_index=2, cell="lstm", hidden=3, layers=1, bidirectional=False,
                    dropout=0.0, rng=np.random.default_rng(0))
+
+
+def test_rnn_init_uniform_redraws_the_recurrent_weights_small():
+    rng = np.random.default_rng(3)
+    kwargs = dict(input_size=C, target_index=0, cell="lstm", hidden=H, layers=2, bidirectional=False,
+                  dropout=0.0, rng=rng)
+    uniform = Forecaster(**kwargs, rnn_init="uniform")
+    layer = Forecaster(**kwargs, rnn_init="layer")
+    for name, p in uniform.rnn.params.items():
+        assert np.abs(p).max() <= 1 / np.sqrt(H)
+        assert np.unique(p).size == p.size, name  # drawn, not a constant (the forget bias is not 1)
+    assert np.all(layer.rnn.params["b_l0"][H : 2 * H] == 1.0)  # the layer's own forget bias kept
+    with pytest.raises(ValueError, match="rnn_init"):
+        Forecaster(**kwargs, rnn_init="zeros")

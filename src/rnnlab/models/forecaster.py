@@ -21,8 +21,8 @@ Initialisation (``rnn_init``): "uniform" redraws every recurrent weight and bias
 U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default, so the forget gate starts half open (bias ~ 0)
 and all weights are small; "layer" keeps the layer's own (Glorot W_x, orthogonal W_h,
 forget bias 1), which is made for remembering over long sequences. On short noisy windows
-of daily weather the small uniform start generalised clearly better (Seattle temp_max:
-test MAE / persistence MAE about 0.91-0.92 against 0.92-0.97 over seeds).
+of daily weather the small uniform start generalised clearly better (configs/seattle.toml,
+test MAE / persistence MAE: 0.907-0.926 over 8 seeds, against 0.947-0.989 over 4 seeds).
 """
 
 from __future__ import annotations
