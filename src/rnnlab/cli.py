@@ -78,9 +78,13 @@ def _load_run(run_dir: str):
     if meta["task"] not in TASKS:
         raise CheckpointError(f"{run}/best.json: unknown task {meta['task']!r}")
     Task = task_class(meta["task"])
-    config = config_from_dict(Task.Config, meta["config"], f"{run}/best.json")
-    task = Task(config, meta["meta"])
-    model = task.build_model(np.random.default_rng(0))
+    try:
+        config = config_from_dict(Task.Config, meta["config"], f"{run}/best.json")
+        task = Task(config, meta["meta"])
+        model = task.build_model(np.random.default_rng(0))
+    except (KeyError, TypeError) as exc:  # metadata from another rnnlab version, or edited
+        raise CheckpointError(f"{run}/best.json: incomplete checkpoint metadata (no {exc}); "
+                              f"was it written by another version of rnnlab?") from None
     _load_params(model, params)
     return task, model
 
