@@ -51,10 +51,17 @@ def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
                 label=f"{label} (greedy)")
     first = next(iter(tables.values()))["buckets"]
     ax_count.bar([x[r["words"]] for r in first], [r["pairs"] for r in first], color="0.6")
+    longer = [x[r["words"]] for r in first if "from" in r]
+    if longer:  # where the test split ends and the longer pairs begin
+        for a in (ax, ax_count):
+            a.axvline(min(longer) - 0.5, color="0.4", ls=":")
+        source = next(r["from"] for r in first if "from" in r)
+        ax.text(min(longer) - 0.45, 0.97, f"longer pairs\n({source})", transform=ax.get_xaxis_transform(),
+                va="top", fontsize=8, color="0.3")
     ax.set(title="BLEU by source length (beam: solid, greedy: dashed)", ylabel="BLEU")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    ax_count.set(xlabel="source length (words)", ylabel="test pairs")
+    ax_count.set(xlabel="source length (words)", ylabel="pairs")
     ax_count.set_xticks(range(len(buckets)), buckets)
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
@@ -68,7 +75,8 @@ def add_longer_pairs(run: str, table: dict, path: str) -> dict:
     task, model = _load_run(run)
     task.evaluate(model, "longer", data=task.encode_file(path))
     known = {row["words"] for row in table["buckets"]}
-    extra = [row for row in task.bleu_by_length("longer")["buckets"] if row["words"] not in known]
+    extra = [{**row, "from": Path(path).name} for row in task.bleu_by_length("longer")["buckets"]
+             if row["words"] not in known]
     return {**table, "buckets": table["buckets"] + extra}
 
 

@@ -28,10 +28,11 @@ feeding, its LSTM runs over the whole target in one call::
                  positions (tgt_out != <pad>): padding is never scored, so never computed
     loss   = mean over the M positions of cross-entropy(softmax(logits), tgt_out[real])
 
-Backward runs the same chain in reverse: head -> scatter back to (N, S, H) -> attention (which splits the gradient into
-dh_dec and dh_enc) -> decoder BPTT, whose gradient on its *initial* state goes back through
-the bridge onto the encoder's final state -> encoder BPTT (with dh_enc on its outputs) ->
-both embeddings. Without attention the encoder is reached only through that state.
+Backward runs the same chain in reverse: head -> scattered back to (N, S, H), zero at padding
+-> attention (which splits the gradient into dh_dec and dh_enc) -> decoder BPTT, whose
+gradient on its *initial* state goes back through the bridge onto the encoder's final state
+-> encoder BPTT (with dh_enc on its outputs) -> both embeddings. Without attention the
+encoder is reached only through that state.
 
 Decoding (``models/decoding.py``) steps the decoder one token at a time with ``step``:
 the same layers, state in, state out.
