@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab import init
+from rnnlab.layers.packing import last_step_of, step_sizes
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 
@@ -151,7 +152,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
     h = np.empty_like(c)
     recurrent = np.empty((N, 4 * H), dtype=gates.dtype)
     ig = np.empty((N, H), dtype=gates.dtype)
-    sizes = [N] * T if batch_sizes is None else batch_sizes.tolist()
+    sizes = step_sizes(batch_sizes, T, N)
     h_prev, c_prev = h0, c0
     for t in range(T):
         n = sizes[t]
@@ -177,7 +178,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
             for buffer in (gates, c, tanh_c, h):
                 buffer[t, n:] = 0
         h_prev, c_prev = h[t], c[t]
-    h_T, c_T = _last_step(h, batch_sizes), _last_step(c, batch_sizes)
+    h_T, c_T = last_step_of(h, batch_sizes), last_step_of(c, batch_sizes)
     cache = LSTMCache(x, h0, c0, gates, c, tanh_c, h, W_x, W_h, batch_sizes)
     return h, (h_T, c_T), cache
 
@@ -190,7 +191,7 @@ def lstm_backward(dh, dh_T, dc_T, cache):
     x, gates, c, tanh_c, h = cache.x, cache.gates, cache.c, cache.tanh_c, cache.h
     T, N, D = x.shape
     H = h.shape[2]
-    sizes = [N] * T if cache.batch_sizes is None else cache.batch_sizes.tolist()
+    sizes = step_sizes(cache.batch_sizes, T, N)
     # local derivatives of every gate at every step, at once: s(1-s) for i, f, o; 1-g^2 for g
     gate_derivative = np.subtract(1, gates)
     gate_derivative *= gates
@@ -235,15 +236,6 @@ def lstm_backward(dh, dh_T, dc_T, cache):
         dW_h += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)
     db = da_rows.sum(axis=0)
     return dx, dh_next, dc_next, (dW_x, dW_h, db)
-
-
-def _last_step(y, batch_sizes):
-    """(T, N, H) -> (N, H): row k at its own last step."""
-    if batch_sizes is None:
-        return y[-1].copy()
-    N = y.shape[1]
-    lengths = (batch_sizes[:, None] > np.arange(N)[None, :]).sum(axis=0)
-    return y[lengths - 1, np.arange(N)]
 
 
 # ----------------------------------------------------------------------------------------

@@ -116,8 +116,19 @@ class PackedLayout:
             return np.ascontiguousarray(x_tm[::-1])
         return x_tm[index]
 
-    def last_step(self, y_tm: np.ndarray) -> np.ndarray:
-        """(T, N, H) -> (N, H): each sequence's value at its own last step."""
-        if self.is_full:
-            return y_tm[-1].copy()
-        return y_tm[self.lengths - 1, np.arange(len(self.lengths))]
+
+# ----- helpers for the kernels, which see only batch_sizes -----------------------------------
+
+
+def step_sizes(batch_sizes: np.ndarray | None, num_steps: int, batch_size: int) -> list[int]:
+    """Rows running at each step, as a Python list (cheap to index in the step loop)."""
+    return [batch_size] * num_steps if batch_sizes is None else batch_sizes.tolist()
+
+
+def last_step_of(y_tm: np.ndarray, batch_sizes: np.ndarray | None) -> np.ndarray:
+    """(T, N, H) -> (N, H): row k at its own last step, derived from batch_sizes alone."""
+    if batch_sizes is None:
+        return y_tm[-1].copy()
+    N = y_tm.shape[1]
+    lengths = (batch_sizes[:, None] > np.arange(N)[None, :]).sum(axis=0)
+    return y_tm[lengths - 1, np.arange(N)]

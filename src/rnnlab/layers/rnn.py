@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab import init
+from rnnlab.layers.packing import last_step_of, step_sizes
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
@@ -113,7 +114,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
     # the input projection of every step at once: one GEMM over N*T rows
     h = (x.reshape(T * N, -1) @ W_xh).reshape(T, N, H)
     h += b
-    sizes = _sizes(batch_sizes, T, N)
+    sizes = step_sizes(batch_sizes, T, N)
     recurrent = np.empty((N, H), dtype=h.dtype)
     h_prev = h0
     for t in range(T):
@@ -128,7 +129,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
         if n < N:
             h[t, n:] = 0  # finished sequences output zeros
         h_prev = h[t]
-    h_T = _last_step(h, batch_sizes)
+    h_T = last_step_of(h, batch_sizes)
     return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes)
 
 
@@ -140,7 +141,7 @@ def rnn_backward(dh, dh_T, cache):
     x, h = cache.x, cache.h
     T, N, D = x.shape
     H = h.shape[2]
-    sizes = _sizes(cache.batch_sizes, T, N)
+    sizes = step_sizes(cache.batch_sizes, T, N)
     da = np.zeros_like(h) if cache.batch_sizes is not None else np.empty_like(h)
     derivative = _activation_derivative(h, cache.nonlinearity)  # all steps at once
     W_hh_T = np.ascontiguousarray(cache.W_hh.T)
@@ -162,19 +163,6 @@ def rnn_backward(dh, dh_T, cache):
         dW_hh += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, H)
     db = da_rows.sum(axis=0)
     return dx, dh_next, (dW_xh, dW_hh, db)
-
-
-def _sizes(batch_sizes, T, N):
-    return [N] * T if batch_sizes is None else batch_sizes.tolist()
-
-
-def _last_step(h, batch_sizes):
-    """(T, N, H) -> (N, H), row k at its last step (step batch_sizes-derived length - 1)."""
-    if batch_sizes is None:
-        return h[-1].copy()
-    N = h.shape[1]
-    lengths = (batch_sizes[:, None] > np.arange(N)[None, :]).sum(axis=0)
-    return h[lengths - 1, np.arange(N)]
 
 
 # ----------------------------------------------------------------------------------------
