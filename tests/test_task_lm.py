@@ -72,9 +72,9 @@ def test_predict_scores_each_line_from_a_file_or_standard_input(run, tmp_path, c
 
 
 def test_a_line_scored_alone_equals_its_part_of_a_batch(run):
-    from rnnlab.cli import _load_run
+    from rnnlab.train.run import load_run
 
-    task, model = _load_run(str(run))
+    task, model = load_run(str(run))
     lines = ["Speak, speak.", "", "You are all resolved rather to die than to famish?"]
     batch = [float(s) for s in task.predict_lines(model, lines)]
     alone = [float(task.predict_lines(model, [line])[0]) for line in lines]

@@ -95,9 +95,9 @@ def test_a_long_sentence_is_cut_with_a_note_and_an_empty_one_is_refused(run, cap
 
 
 def test_unseen_words_and_characters_read_as_unk(run):
-    from rnnlab.cli import _load_run
+    from rnnlab.train.run import load_run
 
-    task, _ = _load_run(str(run))
+    task, _ = load_run(str(run))
     ids = task._encode_sources(["zyxxqk 🙂 blorf"])[0]
     assert ids.tolist() == [task.src_vocab.unk_id] * 3
 

@@ -70,9 +70,9 @@ def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
 
 def add_longer_pairs(run: str, table: dict, path: str) -> dict:
     """table with the buckets of FILE's pairs that it lacks, translated by the run's model."""
-    from rnnlab.cli import _load_run  # the one place that rebuilds a task and model from a run
+    from rnnlab.train.run import load_run
 
-    task, model = _load_run(run)
+    task, model = load_run(run)
     task.evaluate(model, "longer", data=task.encode_file(path))
     known = {row["words"] for row in table["buckets"]}
     extra = [{**row, "from": Path(path).name} for row in task.bleu_by_length("longer")["buckets"]

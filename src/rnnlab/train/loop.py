@@ -102,7 +102,7 @@ def fit(task, config, run_dir: Path, resume: bool = False, progress_bar: bool = 
     if resume:
         params, optim_state, meta = load_checkpoint(run_dir, "last", task=task.name)
         carry = {k[len("carry/"):]: v for k, v in params.items() if k.startswith("carry/")} or None
-        _load_params(model, {k: v for k, v in params.items() if not k.startswith("carry/")})
+        load_params(model, {k: v for k, v in params.items() if not k.startswith("carry/")})
         optimizer.load_state_dict(optim_state)
         progress = Progress(**meta["progress"])
     else:
@@ -194,7 +194,7 @@ def _clip(grads, max_norm, progress, k):
         raise TrainingDiverged(f"{exc} at epoch {progress.epoch + 1}, batch {k + 1}") from None
 
 
-def _load_params(model, params: dict[str, np.ndarray]) -> None:
+def load_params(model, params: dict[str, np.ndarray]) -> None:
     if set(params) != set(model.params):
         missing = sorted(set(model.params) - set(params))
         extra = sorted(set(params) - set(model.params))
@@ -208,7 +208,7 @@ def _load_params(model, params: dict[str, np.ndarray]) -> None:
 def finish(task, model, run_dir: Path, progress: Progress) -> dict:
     """Evaluate the best checkpoint on dev and test; write metrics.json and curves.png."""
     params, _, _ = load_checkpoint(run_dir, "best", task=task.name)
-    _load_params(model, params)
+    load_params(model, params)
     metrics = {"dev": task.evaluate(model, "dev"), "test": task.evaluate(model, "test"),
                "train_seconds": round(progress.train_seconds, 2), "epochs": progress.epoch,
                "best_epoch": progress.best_epoch}
