@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlab import LSTM, RNN
+from rnnlab.init import chrono_lstm_bias
 
 
 def test_rnn_parameter_names_and_shapes():
@@ -40,6 +41,19 @@ def test_lstm_forget_gate_bias_starts_at_one_and_is_switchable():
     np.testing.assert_array_equal(np.delete(b, np.s_[H : 2 * H]), 0.0)
     b0 = LSTM(3, H, rng=np.random.default_rng(0), forget_bias=0.0).params["b_l0"]
     np.testing.assert_array_equal(b0, 0.0)
+
+
+def test_chrono_bias_spreads_memory_spans_up_to_max_steps():
+    H, max_steps = 400, 50
+    b = chrono_lstm_bias(np.random.default_rng(0), H, max_steps)
+    b_i, b_f, b_g, b_o = b[:H], b[H : 2 * H], b[2 * H : 3 * H], b[3 * H :]
+    span = 1 / (1 - 1 / (1 + np.exp(-b_f)))  # 1 / (1 - f): steps a cell keeps its value
+    assert span.min() >= 2 - 1e-9 and span.max() <= max_steps + 1e-9
+    assert span.min() < 5 and span.max() > 45  # spread over the whole range
+    np.testing.assert_array_equal(b_i, -b_f)  # long-lived units start with their input shut
+    np.testing.assert_array_equal(np.concatenate([b_g, b_o]), 0.0)
+    with pytest.raises(ValueError, match="max_steps"):
+        chrono_lstm_bias(np.random.default_rng(0), H, 2)
 
 
 def test_recurrent_weights_start_orthogonal():

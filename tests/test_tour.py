@@ -236,6 +236,13 @@ def test_quick_tour_writes_report_numbers_and_figures(quick_tour):
     assert record["meta"]["mode"] == "quick"
 
 
+def test_every_claim_of_the_lecture_holds_in_the_quick_tour(quick_tour):
+    """Each section checks its claim against its own measurements; in the quick run too."""
+    record = json.loads((quick_tour / "numbers.json").read_text())
+    failed = {key: section["title"] for key, section in record["sections"].items() if not section["holds"]}
+    assert not failed, failed
+
+
 def test_tour_numbers_are_the_run_s_own(quick_tour):
     """What the page says is what the run measured (e.g. section 1's accuracies)."""
     record = json.loads((quick_tour / "numbers.json").read_text())

@@ -32,3 +32,23 @@ def orthogonal(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     q, r = np.linalg.qr(a)
     q *= np.sign(np.diag(r))  # make the distribution uniform (Haar)
     return q if rows >= cols else q.T
+
+
+def chrono_lstm_bias(rng: np.random.Generator, hidden_size: int, max_steps: float) -> np.ndarray:
+    """Chrono initialisation of an LSTM's bias (Tallec & Ollivier, 2018), gate order i, f, g, o::
+
+        b_f = log(u),  u ~ U(1, max_steps - 1)      so f = sigmoid(b_f) = u / (1 + u)
+        b_i = -b_f,    b_g = b_o = 0
+
+    With the input ignored, a unit's cell keeps a fraction f per step, i.e. it forgets over
+    about 1 / (1 - f) = 1 + u steps: the units start with memory spans spread evenly from 2
+    to ``max_steps`` steps, and the long-lived ones start with their input gate nearly shut,
+    so what they hold is not overwritten. Returns the (4H,) bias, float64.
+    """
+    if not max_steps > 2:
+        raise ValueError(f"max_steps must be greater than 2, got {max_steps!r}")
+    H = hidden_size
+    b_f = np.log(rng.uniform(1.0, max_steps - 1.0, size=H))
+    b = np.zeros(4 * H)
+    b[:H], b[H : 2 * H] = -b_f, b_f
+    return b

@@ -45,17 +45,19 @@ def gate_heatmaps(path: Path, maps: dict, order: np.ndarray, n_memory: int, toke
 
 
 def forget_products(path: Path, survival: np.ndarray, memory: np.ndarray, others: np.ndarray, store: int,
-                    steps_after: np.ndarray, aligned: np.ndarray, T: int) -> None:
+                    steps_after: np.ndarray, aligned: np.ndarray, T: int,
+                    latch_aligned: np.ndarray | None = None) -> None:
     """Section 5: prod f along the cell path from the stored symbol's step.
 
     survival (T, H) of one sequence (NaN before ``store``); aligned (D, N, H) the same for
-    every held-out sequence, indexed by steps since storage.
+    every held-out sequence, indexed by steps since storage; latch_aligned (D, N, M) the
+    same for the memory units of the LSTM trained from forget-gate bias 1, if given.
     """
     fig, (ax_one, ax_all) = plt.subplots(1, 2, figsize=(11, 3.9))
     t = np.arange(store, T)
     for k, unit in enumerate(memory):
         ax_one.plot(t, survival[store:, unit], color=COLOURS["lstm"], alpha=0.9, lw=1.6,
-                    label="memory units" if k == 0 else None)
+                    label="memory units (chrono init)" if k == 0 else None)
     rest = survival[store:, others]
     ax_one.plot(t, np.nanmedian(rest, axis=1), color=COLOURS["mlp"], lw=1.6, label="other units (median)")
     ax_one.fill_between(t, np.nanpercentile(rest, 10, axis=1), np.nanpercentile(rest, 90, axis=1),
@@ -64,15 +66,19 @@ def forget_products(path: Path, survival: np.ndarray, memory: np.ndarray, others
     ax_one.set(title="One sequence: what is left of c at the stored step", xlabel="time step t",
                ylabel=r"$f_{s+1} \cdots f_t$ (fraction of $c_s$ kept)", xlim=(0, T - 1), ylim=(0, 1.05))
     ax_one.legend(loc="lower left")
-    for units, colour, label in ((memory, COLOURS["lstm"], "memory units"), (others, COLOURS["mlp"], "other units")):
-        values = aligned[:, :, units].reshape(len(steps_after), -1)
+    lines = [(aligned[:, :, memory], COLOURS["lstm"], "memory units (chrono init)"),
+             (aligned[:, :, others], COLOURS["mlp"], "other units")]
+    if latch_aligned is not None:
+        lines.append((latch_aligned, COLOURS["rnn"], "memory units, LSTM from forget bias 1"))
+    for unit_values, colour, label in lines:
+        values = unit_values.reshape(len(steps_after), -1)
         ok = np.isfinite(values).sum(axis=1) > 0
         ax_all.plot(steps_after[ok], np.nanmean(values[ok], axis=1), color=colour, lw=1.8, label=f"{label} (mean)")
         ax_all.fill_between(steps_after[ok], np.nanpercentile(values[ok], 10, axis=1),
                             np.nanpercentile(values[ok], 90, axis=1), color=colour, alpha=0.2)
     ax_all.set(title="All held-out sequences (band: 10-90%)", xlabel="steps since the stored symbol, d",
                ylabel=r"$f_{s+1} \cdots f_{s+d}$ (fraction of $c_s$ kept)", ylim=(0, 1.05))
-    ax_all.legend(loc="lower left")
+    ax_all.legend(loc="center right", fontsize=8)
     save(fig, path)
 
 
