@@ -6,6 +6,12 @@ For each shape (T, N, D, H) it times, in float32:
 and prints the median time per call and the ratio ours / torch. torch is optional: without
 it only our times are printed. torch runs with 2 threads, its default CPU backend.
 
+For the LSTM it also times the GEMM floor: only the matrix products our kernels perform for
+one training step (the input projection of all steps, T recurrent products forward, T
+dh products backward, then dx, dW_x and dW_h over all N*T rows), on the same BLAS, with no
+elementwise work at all. No implementation built on these NumPy products can train faster
+than that, so floor / torch is the best ratio within reach of this BLAS on this machine.
+
     python benchmarks/bench_layers.py                 # all shapes, LSTM and RNN
     python benchmarks/bench_layers.py --cell lstm --repeat 5 --json out.json
 """
@@ -54,6 +60,32 @@ def ours(cell: str, T, N, D, H, x, dout):
     return train, infer
 
 
+def lstm_gemm_floor(T, N, D, H):
+    """The matrix products of one LSTM training step, exactly as the kernels issue them."""
+    rng = np.random.default_rng(2)
+    f32 = np.float32
+    x = rng.standard_normal((T * N, D)).astype(f32)
+    W_x, W_h = rng.standard_normal((D, 4 * H)).astype(f32), rng.standard_normal((H, 4 * H)).astype(f32)
+    W_h_T = np.ascontiguousarray(W_h.T)
+    h = rng.standard_normal((T, N, H)).astype(f32)
+    da = rng.standard_normal((T, N, 4 * H)).astype(f32)
+    recurrent, dh = np.empty((N, 4 * H), f32), np.empty((N, H), f32)
+
+    def products():
+        x @ W_x  # input projection, all steps
+        for t in range(T):
+            np.matmul(h[t], W_h, out=recurrent)  # h_{t-1} W_h
+        for t in range(T):
+            np.matmul(da[t], W_h_T, out=dh)  # dh_{t-1} = da_t W_h^T
+        rows = da.reshape(T * N, 4 * H)
+        rows @ W_x.T  # dx
+        x.T @ rows  # dW_x
+        h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)  # dW_h
+        h[0].T @ da[0]
+
+    return products
+
+
 def torch_fns(torch, cell: str, T, N, D, H, x, dout):
     module = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(D, H, batch_first=True)
     xt = torch.from_numpy(x).requires_grad_(True)
@@ -90,7 +122,8 @@ def main(argv=None) -> list[dict]:
 
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") +
           f", {platform.processor() or platform.machine()}, float32, median of {args.repeat}, {allocator}")
-    header = f"{'cell':5} {'T,N,D,H':>18} {'train ms':>9} {'torch':>9} {'ratio':>6}   {'infer ms':>9} {'torch':>9} {'ratio':>6}"
+    header = (f"{'cell':5} {'T,N,D,H':>18} {'train ms':>9} {'torch':>9} {'ratio':>6}   {'infer ms':>9} "
+              f"{'torch':>9} {'ratio':>6}   {'GEMM floor ms':>13} {'floor/torch':>11}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -104,6 +137,8 @@ def main(argv=None) -> list[dict]:
             row = {"cell": cell, "shape": [T, N, D, H],
                    "train_ms": 1e3 * median_seconds(train, args.repeat),
                    "infer_ms": 1e3 * median_seconds(infer, args.repeat)}
+            if cell == "lstm":
+                row["gemm_floor_ms"] = 1e3 * median_seconds(lstm_gemm_floor(T, N, D, H), args.repeat)
             if torch is not None:
                 t_train, t_infer = torch_fns(torch, cell, T, N, D, H, x, dout)
                 row["torch_train_ms"] = 1e3 * median_seconds(t_train, args.repeat)
@@ -118,6 +153,10 @@ def main(argv=None) -> list[dict]:
             line += f"   {row['infer_ms']:9.2f}"
             if torch is not None:
                 line += f" {row['torch_infer_ms']:9.2f} {row['infer_ms'] / row['torch_infer_ms']:6.2f}"
+            if "gemm_floor_ms" in row:
+                line += f"   {row['gemm_floor_ms']:13.2f}"
+                if torch is not None:
+                    line += f" {row['gemm_floor_ms'] / row['torch_train_ms']:11.2f}"
             print(line, flush=True)
     if args.json:
         with open(args.json, "w") as fh:

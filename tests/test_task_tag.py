@@ -76,6 +76,14 @@ def test_predict_prints_one_tag_per_token_and_one_line_per_line(run, slices, cap
     words = [sum(1 for row in b.splitlines() if row.split("\t")[0].isdigit()) for b in blocks]
     assert [len(line.split()) for line in lines] == words
 
+    # a CoNLL-U file still to be tagged (UPOS and XPOS are '_') gets the same tags
+    untagged = slices / "untagged.conllu"
+    rows = [r.split("\t") for r in (slices / "test.conllu").read_text(encoding="utf-8").split("\n")]
+    untagged.write_text("\n".join("\t".join(r[:3] + ["_", "_"] + r[5:]) if len(r) == 10 else r[0] for r in rows),
+                        encoding="utf-8")
+    assert main(["predict", str(run), str(untagged)]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+
 
 def test_a_tag_never_seen_in_training_names_the_file_and_the_tag(run, slices, capsys):
     bad = slices / "bad.conllu"

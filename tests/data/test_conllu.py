@@ -88,6 +88,8 @@ def test_missing_xpos(tmp_path):
     read_conllu(path)  # UPOS is there
     with pytest.raises(DataError, match="line 11: word 'Sue' has no XPOS tag"):
         read_conllu(path, column="xpos")
+    sentences = read_conllu(path, column="xpos", require_tags=False)  # text still to be tagged
+    assert sentences[1].words[0] == "Sue" and sentences[1].tags[0] is None
 
 
 def test_only_comments(tmp_path):

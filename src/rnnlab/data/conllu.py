@@ -39,12 +39,13 @@ class Sentence:
         return len(self.words)
 
 
-def read_conllu(path: str | Path, column: str = "upos") -> list[Sentence]:
+def read_conllu(path: str | Path, column: str = "upos", require_tags: bool = True) -> list[Sentence]:
     """Read a ``.conllu`` (or ``.conllu.gz``) file into sentences of (FORM, tag) pairs.
 
     ``column`` chooses the tag: ``"upos"`` (17 universal tags) or ``"xpos"`` (the
     treebank's own tags, Penn tags for English). Word IDs must run 1, 2, 3, ... in each
-    sentence and every word must have a tag (not ``_``). Raises ``DataError`` naming the
+    sentence and every word must have a tag (not ``_``) unless ``require_tags`` is False
+    (text still to be tagged; a missing tag is then None). Raises ``DataError`` naming the
     file and line for anything else.
     """
     check_choice("column", column, TAG_COLUMNS)
@@ -72,7 +73,9 @@ def read_conllu(path: str | Path, column: str = "upos") -> list[Sentence]:
                 number,
             )
         tag = token[column]
-        if tag is None or tag == "_":
+        if tag == "_":
+            tag = None
+        if tag is None and require_tags:
             raise data_error(path, f"word {token['form']!r} has no {column.upper()} tag "
                              f"(column {tag_index + 1} is '_')", number)
         current.words.append(token["form"])

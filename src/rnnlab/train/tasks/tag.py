@@ -208,9 +208,11 @@ class TagTask:
         return self._predict(model, [line.split() for line in lines])
 
     def predict_file(self, model: Tagger, path: str) -> list[str]:
-        """Tags for a ``.conllu`` file (one line per sentence) or a text file (one per line)."""
+        """Tags for a ``.conllu`` file, tagged or not (one line per sentence), or a text file
+        of whitespace-separated tokens (one line per line)."""
         if path.lower().endswith((".conllu", ".conllu.gz")):
-            return self._predict(model, [s.words for s in read_conllu(path, self.config.column)])
+            sentences = read_conllu(path, self.config.column, require_tags=False)
+            return self._predict(model, [s.words for s in sentences])
         return self.predict_lines(model, read_text(path).splitlines())
 
     def _predict(self, model: Tagger, sentences: list[list[str]]) -> list[str]:
