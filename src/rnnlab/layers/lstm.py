@@ -152,6 +152,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
     h = np.empty_like(c)
     recurrent = np.empty((N, 4 * H), dtype=gates.dtype)
     ig = np.empty((N, H), dtype=gates.dtype)
+    shift = 1 - half  # 1/2 on the i, f, o columns, 0 on g
     sizes = step_sizes(batch_sizes, T, N)
     h_prev, c_prev = h0, c0
     for t in range(T):
@@ -164,9 +165,8 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
         np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
         a += recurrent[:n]
         np.tanh(a, out=a)  # g = tanh(a_g); tanh(a/2) for i, f, o
-        for sig in (a[:, : 2 * H], a[:, 3 * H :]):  # i, f, o = (1 + tanh(a/2)) / 2
-            sig *= 0.5
-            sig += 0.5
+        a *= half  # i, f, o = tanh(a/2) / 2 + 1/2 = sigmoid(a); g unchanged
+        a += shift
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         c_t = c[t, :n]
         np.multiply(f, c_prev[:n], out=c_t)  # c_t = f * c_{t-1} + i * g
@@ -192,14 +192,9 @@ def lstm_backward(dh, dh_T, dc_T, cache):
     T, N, D = x.shape
     H = h.shape[2]
     sizes = step_sizes(cache.batch_sizes, T, N)
-    # local derivatives of every gate at every step, at once: s(1-s) for i, f, o; 1-g^2 for g
-    gate_derivative = np.subtract(1, gates)
-    gate_derivative *= gates
-    g, g_derivative = gates[:, :, 2 * H : 3 * H], gate_derivative[:, :, 2 * H : 3 * H]
-    np.multiply(g, g, out=g_derivative)
-    np.subtract(1, g_derivative, out=g_derivative)
-    tanh_derivative = np.multiply(tanh_c, tanh_c)
-    np.subtract(1, tanh_derivative, out=tanh_derivative)
+    # per-step buffers; local derivatives are computed step by step from the gates, while
+    # the step's rows are in cache (cheaper than whole (T, N, 4H) passes beforehand)
+    gate_derivative = np.empty((N, 4 * H), dtype=gates.dtype)
     da = np.zeros_like(gates) if cache.batch_sizes is not None else np.empty_like(gates)
     W_h_T = np.ascontiguousarray(cache.W_h.T)
     # running gradients on h_t and c_t; rows not yet started (t >= length) keep dh_T, dc_T
@@ -218,15 +213,24 @@ def lstm_backward(dh, dh_T, dc_T, cache):
         dh_t = dh_next[:n]
         dh_t += dh[t, :n]  # h_t feeds the output and step t+1
         dc_t = dc_next[:n]
-        np.multiply(dh_t, tanh_c[t, :n], out=do)  # back through h_t = o * tanh(c_t)
-        np.multiply(dh_t, o, out=scratch[:n])
-        scratch[:n] *= tanh_derivative[t, :n]
-        dc_t += scratch[:n]
+        tanh_c_t, dc_from_h = tanh_c[t, :n], scratch[:n]
+        np.multiply(dh_t, tanh_c_t, out=do)  # back through h_t = o * tanh(c_t)
+        np.multiply(tanh_c_t, tanh_c_t, out=dc_from_h)
+        np.subtract(1, dc_from_h, out=dc_from_h)
+        dc_from_h *= o
+        dc_from_h *= dh_t  # dh_t * o * (1 - tanh(c_t)^2)
+        dc_t += dc_from_h
         np.multiply(dc_t, g, out=di)  # back through c_t = f * c_{t-1} + i * g
         np.multiply(dc_t, i, out=dg)
         np.multiply(dc_t, c_prev, out=df)
         dc_t *= f  # dc_{t-1}
-        da_t *= gate_derivative[t, :n]  # back through the sigmoids and the tanh
+        local = gate_derivative[:n]  # s (1 - s) for i, f, o; 1 - g^2 for g
+        np.subtract(1, a, out=local)
+        local *= a
+        local_g = local[:, 2 * H : 3 * H]
+        np.multiply(g, g, out=local_g)
+        np.subtract(1, local_g, out=local_g)
+        da_t *= local  # back through the sigmoids and the tanh
         np.matmul(da_t, W_h_T, out=dh_t)  # dh_{t-1}, back through h_{t-1} W_h
     da_rows = da.reshape(T * N, 4 * H)
     dx = (da_rows @ cache.W_x.T).reshape(T, N, D)
