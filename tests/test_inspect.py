@@ -29,6 +29,10 @@ def data(tmp_path_factory):
               for s in sentences]
     (root / "train.conllu").write_text("\n\n".join(blocks[:40]) + "\n\n", encoding="utf-8")
     (root / "test.conllu").write_text("\n\n".join(blocks[40:]) + "\n\n", encoding="utf-8")
+    days = np.arange(200)
+    temps = 10 + 8 * np.sin(2 * np.pi * days / 365) + rng.normal(0, 1, size=200)
+    (root / "weather.csv").write_text("date,temp\n" + "".join(
+        f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},{t:.1f}\n" for d, t in zip(days, temps)), encoding="utf-8")
     return root
 
 
@@ -46,6 +50,8 @@ def runs(data, tmp_path_factory):
                 "--embed", "4", "--char-embed", "3", "--char-hidden", "3", "--bidirectional"],
         "translate": ["train", "translate", "--data", str(data / "pairs.tsv"), "--test-size", "8",
                       "--dev-size", "8", "--embed", "4", "--beam", "1"],
+        "forecast": ["train", "forecast", "--data", str(data / "weather.csv"), "--target", "temp",
+                     "--window", "10", "--test-size", "20", "--dev-size", "20"],
     }
     for name, command in commands.items():
         assert main([*command, "--out", str(out / name), *TINY]) == 0, name
@@ -57,6 +63,8 @@ def runs(data, tmp_path_factory):
     ("classify", "the big dog likes a cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("tag", "a small dog sees the cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("translate", "the cat likes a dog", {"encoder_activity.png", "decoder_gradient.png", "attention.png"}),
+    ("forecast", "date,temp\n" + "".join(f"2021-03-{d:02d},{5 + 0.3 * d:.1f}\n" for d in range(1, 13)),
+     {"rnn_activity.png", "rnn_gradient.png"}),
 ])
 def test_inspect_writes_a_page_with_its_figures(runs, tmp_path, task, text, expected, capsys):
     out = tmp_path / "out"
@@ -92,6 +100,10 @@ def test_inspect_errors_are_one_line(runs, tmp_path, capsys):
     assert "empty" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path / "nothing"), "--input", "x", "--out", str(tmp_path / "d")]) == 1
     assert "no such run directory" in capsys.readouterr().err
+    short = "date,temp\n2021-03-01,5.0\n2021-03-02,5.5\n"
+    assert main(["inspect", str(runs / "forecast"), "--input", short, "--out", str(tmp_path / "e")]) == 1
+    err = capsys.readouterr().err
+    assert "<input>: 2 rows, fewer than window = 10" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("make", [lambda rng: RNN(3, 4, num_layers=2, rng=rng, dtype=np.float64),

@@ -261,12 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser(
         "inspect", help="gates, cell states and gradient flow of a trained run on one input", allow_abbrev=False,
-        description="Run a trained classify, tag, lm or translate model on one input and draw what its "
-        "recurrent layers did: gate and cell-state heatmaps, how far back gradients reach, the "
-        "attention of a translator, and for a character LM the text coloured by each cell.",
+        description="Run a trained classify, tag, lm, forecast or translate model on one input and draw "
+        "what its recurrent layers did: gate and cell-state heatmaps, how far back gradients reach, "
+        "the attention of a translator, and for a character LM the text coloured by each cell. A "
+        "forecaster's input is CSV rows with the training columns (header first); its most recent "
+        "window is inspected.",
     )
     inspect.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
-    inspect.add_argument("--input", required=True, metavar="TEXT_OR_FILE", help="the text, or a file holding it")
+    inspect.add_argument("--input", required=True, metavar="TEXT_OR_FILE",
+                         help="the text (CSV rows for a forecaster), or a file holding it")
     inspect.add_argument("--out", required=True, metavar="OUT", help="directory for index.html and the figures")
     inspect.add_argument("--cell", type=int, action="append", default=[], metavar="K",
                          help="language model: show cell K first (repeatable)")

@@ -1,7 +1,7 @@
 r"""Instruments for a trained run: what each recurrent layer did on one input.
 
-For every recurrent layer a model runs (the classifier's, tagger's or language model's
-``rnn``; a translator's ``encoder`` and ``decoder``) this reads, from the layer's own cache
+For every recurrent layer a model runs (the classifier's, tagger's, language model's or
+forecaster's ``rnn``; a translator's ``encoder`` and ``decoder``) this reads, from the layer's own cache
 (no hooks), over the input's T steps:
 
 * the top layer's gates i, f, o and cell state c (LSTM) or its state h (RNN), (T, H);
@@ -117,13 +117,16 @@ def cell_interpretability(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def inspect_run(task, model, text: str, rng: np.random.Generator | None = None) -> Inspection:
+    """``text``: the input as the task reads it (a sentence, a document, CSV rows for a
+    forecaster, whose most recent window is inspected)."""
     rng = np.random.default_rng(0) if rng is None else rng
     text = text.strip("\n") if task.name != "lm" else text
     if not text.strip():
         raise DataError("the input to inspect is empty")
     adapter = _ADAPTERS.get(task.name)
     if adapter is None:
-        raise DataError(f"inspect reads classify, tag, lm and translate runs; this run is a '{task.name}' run")
+        raise DataError(f"inspect reads classify, tag, lm, forecast and translate runs; this run is a "
+                        f"'{task.name}' run")
     return adapter(task, model, text, rng)
 
 
@@ -178,4 +181,18 @@ def _translate(task, model, text, rng):
                       target=list(v.decode(out)) + ["<eos>"])
 
 
-_ADAPTERS = {"classify": _classify, "tag": _tag, "lm": _lm, "translate": _translate}
+def _forecast(task, model, text, rng):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the task reads CSV files
+        path = Path(tmp) / "input.csv"
+        path.write_text(text + "\n", encoding="utf-8")
+        try:
+            x, dates = task.last_window(str(path))
+        except DataError as exc:  # name the input as the user gave it
+            raise DataError(str(exc).replace(str(path), "<input>")) from None
+    _, _, cache = model.rnn.forward(x)
+    return Inspection("forecast", [layer_view("rnn", model.rnn, cache, dates, rng)])
+
+
+_ADAPTERS = {"classify": _classify, "tag": _tag, "lm": _lm, "forecast": _forecast, "translate": _translate}

@@ -236,6 +236,16 @@ class ForecastTask:
         values = self._units(self._predict(model, X))
         return [f"{t.strftime(fmt)}\t{v:.2f}" for t, v in zip(when, values)]
 
+    def last_window(self, path: str) -> tuple[np.ndarray, list[str]]:
+        """The file's most recent window, scaled as in training: x (1, window, F) float32,
+        and the date of each of its rows (what ``rnnlab inspect`` labels the steps with)."""
+        features, times, fmt = self._read(path, self.meta["columns"])
+        W = self.config.window
+        if len(features) < W:
+            raise DataError(f"{path}: {len(features)} rows, fewer than window = {W}")
+        z = Standardizer.from_dict(self.meta["standardizer"]).transform(features[-W:]).astype(np.float32)
+        return z[None], [t.strftime(fmt) for t in times[-W:]]
+
     def predict_lines(self, model, lines: list[str]) -> list[str]:
         """Forecasts for CSV text (header row first), e.g. from standard input."""
         if not any(line.strip() for line in lines):
