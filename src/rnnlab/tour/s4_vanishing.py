@@ -129,9 +129,12 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
                f"{numbers['lstm_grad_ratio_h0_trained']:.2g}. Every distance solved up to: RNN k = "
                f"{numbers['rnn_solved_up_to']}, LSTM k = {numbers['lstm_solved_up_to']} (of {ks[-1]} "
                f"tried).",
-        check="the LSTM solves every distance up to a longer one than the RNN does, and the LSTM's gradient at h_0 "
-              "after training is larger (relative to h_T) than the RNN's",
+        check="at initialisation, where learning has to start, the RNN's gradient at h_0 (relative "
+              "to h_T) is at least 10x smaller than the LSTM's, and the LSTM solves every distance "
+              "up to a longer one than the RNN does (after training a model's ratio says what it "
+              "learned to carry, not whether it could start: an RNN that learned to hold a symbol "
+              "passes gradient back too, so the trained ratios are shown but not checked)",
         holds=bool(numbers["lstm_solved_up_to"] > numbers["rnn_solved_up_to"]
-                   and numbers["lstm_grad_ratio_h0_trained"] > numbers["rnn_grad_ratio_h0_trained"]),
+                   and numbers["rnn_grad_ratio_h0_init"] * 10 <= numbers["lstm_grad_ratio_h0_init"]),
         numbers=numbers, figures=[vanishing_png, distance_png], table=table,
     )
