@@ -25,12 +25,16 @@ def gate_heatmaps(path: Path, maps: dict, order: np.ndarray, n_memory: int, toke
     for ax, (name, values) in zip(axes.flat, maps.items()):
         data = values[:, order].T  # (H, T), memory units on top
         if name.startswith("cell"):
-            limit = float(np.abs(data).max()) or 1.0
+            # a colour scale set by the 95th percentile of |c|: one unit that counts up to large
+            # values would otherwise wash out all the others (values beyond it saturate)
+            limit = float(np.percentile(np.abs(data), 95)) or 1.0
             image = ax.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
                               interpolation="nearest")
         else:
             image = ax.imshow(data, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
-        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="activation" if name.startswith("cell")
+        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02,
+                     extend="both" if name.startswith("cell") else "neither",
+                     label="activation (saturates beyond the scale)" if name.startswith("cell")
                      else "gate value (0 = closed, 1 = open)")
         ax.axhline(n_memory - 0.5, color="white", lw=1.5)
         ax.axvline(store, color="black", ls="--", lw=1.2)
