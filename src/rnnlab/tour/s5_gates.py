@@ -7,8 +7,9 @@ remembering; from the stored symbol to the end, one symbol must survive the nois
 After training, one held-out batch runs forward and the ``LSTMCache`` gives i, f, o
 (activations in 0..1) and c at every step. The memory units are the ones the symbol was
 written into: those whose cell state right after it, c_s, best tells the stored symbol
-apart (the share of c_s's variance explained by the symbol). Along the cell path c_t = f_t * c_{t-1} + i_t * g_t, the part of c_s
-that survives to step t is the product of the forget gates f_{s+1} ... f_t.
+apart (the share of c_s's variance explained by the symbol). Along the cell path
+c_t = f_t * c_{t-1} + i_t * g_t, the part of c_s that survives to step t is the product of
+the forget gates f_{s+1} ... f_t.
 
 Two LSTMs learn the task, differing only in the initial bias. The one on the page starts
 from the chrono initialisation (``init.chrono_lstm_bias``: memory spans spread from 2 to
@@ -128,8 +129,9 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
 
     gates = _gate_reading(reader, test_x)
     chrono, order = _memory_numbers(gates, f_init, test_y, test_store)
-    latch, latch_order = _memory_numbers(_gate_reading(latch_reader, test_x), latch_f_init, test_y, test_store)
-    latch_f = _gate_reading(latch_reader, test_x)["f"]
+    latch_gates = _gate_reading(latch_reader, test_x)
+    latch, latch_order = _memory_numbers(latch_gates, latch_f_init, test_y, test_store)
+    latch_f = latch_gates["f"]
     memory, others = order[:MEMORY_UNITS], order[MEMORY_UNITS:]
 
     T = LENGTH
