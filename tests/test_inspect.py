@@ -33,6 +33,15 @@ def data(tmp_path_factory):
     temps = 10 + 8 * np.sin(2 * np.pi * days / 365) + rng.normal(0, 1, size=200)
     (root / "weather.csv").write_text("date,temp\n" + "".join(
         f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},{t:.1f}\n" for d, t in zip(days, temps)), encoding="utf-8")
+    header = "@problemName Toy\n@dimensions 2\n@equalLength false\n@classLabel true up down\n@data\n"
+    cases = []
+    for k in range(40):
+        steps = rng.integers(5, 12)
+        ramp = np.cumsum(rng.normal(1 if k % 2 else -1, 0.5, size=steps))
+        noise = rng.normal(0, 1, size=steps)
+        cases.append(",".join(f"{v:.2f}" for v in ramp) + ":" + ",".join(f"{v:.2f}" for v in noise)
+                     + (":up" if k % 2 else ":down"))
+    (root / "series.ts").write_text(header + "\n".join(cases) + "\n", encoding="utf-8")
     return root
 
 
@@ -50,6 +59,7 @@ def runs(data, tmp_path_factory):
                 "--embed", "4", "--char-embed", "3", "--char-hidden", "3", "--bidirectional"],
         "translate": ["train", "translate", "--data", str(data / "pairs.tsv"), "--test-size", "8",
                       "--dev-size", "8", "--embed", "4", "--beam", "1"],
+        "series": ["train", "classify", "--train", str(data / "series.ts"), "--test", str(data / "series.ts")],
         "forecast": ["train", "forecast", "--data", str(data / "weather.csv"), "--target", "temp",
                      "--window", "10", "--test-size", "20", "--dev-size", "20"],
     }
@@ -63,6 +73,8 @@ def runs(data, tmp_path_factory):
     ("classify", "the big dog likes a cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("tag", "a small dog sees the cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("translate", "the cat likes a dog", {"encoder_activity.png", "decoder_gradient.png", "attention.png"}),
+    ("series", "@problemName Toy\n@dimensions 2\n@equalLength false\n@classLabel true up down\n@data\n"
+               "1,2,3,4,5,6:0.5,-1,0,1,2,0:up\n", {"rnn_activity.png", "rnn_gradient.png"}),
     ("forecast", "date,temp\n" + "".join(f"2021-03-{d:02d},{5 + 0.3 * d:.1f}\n" for d in range(1, 13)),
      {"rnn_activity.png", "rnn_gradient.png"}),
 ])

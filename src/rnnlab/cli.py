@@ -265,11 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
         "what its recurrent layers did: gate and cell-state heatmaps, how far back gradients reach, "
         "the attention of a translator, and for a character LM the text coloured by each cell. A "
         "forecaster's input is CSV rows with the training columns (header first); its most recent "
-        "window is inspected.",
+        "window is inspected. A classifier trained on a .ts file reads .ts text (its first series).",
     )
     inspect.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
     inspect.add_argument("--input", required=True, metavar="TEXT_OR_FILE",
-                         help="the text (CSV rows for a forecaster), or a file holding it")
+                         help="the text (CSV rows for a forecaster, .ts text for a series classifier), "
+                              "or a file holding it")
     inspect.add_argument("--out", required=True, metavar="OUT", help="directory for index.html and the figures")
     inspect.add_argument("--cell", type=int, action="append", default=[], metavar="K",
                          help="language model: show cell K first (repeatable)")

@@ -24,6 +24,9 @@ Shapes: T steps, H hidden, S target steps.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,12 +137,24 @@ def _classify(task, model, text, rng):
     from rnnlab.data.text import tokenize
 
     if task.meta["kind"] == "ts":
-        raise DataError("inspect reads text; this classifier was trained on a .ts series file")
+        return _classify_series(task, model, text, rng)
     tokens = tokenize(text.splitlines()[0], task.config.tokens)[: task.config.max_len] or ["<unk>"]
     (ids,) = task.encode_inputs([tokens])
     x, _ = model.embed.forward(ids[None])
     _, _, cache = model.rnn.forward(x)
     return Inspection("classify", [layer_view("rnn", model.rnn, cache, tokens, rng)])
+
+
+def _classify_series(task, model, text, rng):
+    """A classifier trained on a .ts file reads .ts text; the first series is inspected."""
+    from rnnlab.data.ts import read_ts
+
+    with _as_file(text, ".ts") as path:
+        series, _ = read_ts(path)
+    (x,) = task.encode_inputs([series[0][: task.config.max_len]])
+    _, _, cache = model.rnn.forward(x[None])
+    steps = [str(t) for t in range(1, len(x) + 1)]
+    return Inspection("classify", [layer_view("rnn", model.rnn, cache, steps, rng)])
 
 
 def _tag(task, model, text, rng):
@@ -182,17 +197,23 @@ def _translate(task, model, text, rng):
 
 
 def _forecast(task, model, text, rng):
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:  # the task reads CSV files
-        path = Path(tmp) / "input.csv"
-        path.write_text(text + "\n", encoding="utf-8")
-        try:
-            x, dates = task.last_window(str(path))
-        except DataError as exc:  # name the input as the user gave it
-            raise DataError(str(exc).replace(str(path), "<input>")) from None
+    with _as_file(text, ".csv") as path:  # the task reads CSV files
+        x, dates = task.last_window(path)
     _, _, cache = model.rnn.forward(x)
     return Inspection("forecast", [layer_view("rnn", model.rnn, cache, dates, rng)])
+
+
+@contextmanager
+def _as_file(text: str, suffix: str) -> Iterator[str]:
+    """The input text as a temporary file for readers that take a path; errors name it
+    ``<input>``, as the user knows it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"input{suffix}"
+        path.write_text(text + "\n", encoding="utf-8")
+        try:
+            yield str(path)
+        except DataError as exc:
+            raise DataError(str(exc).replace(str(path), "<input>")) from None
 
 
 _ADAPTERS = {"classify": _classify, "tag": _tag, "lm": _lm, "forecast": _forecast, "translate": _translate}

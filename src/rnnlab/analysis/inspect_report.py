@@ -35,7 +35,7 @@ def _time_axis(ax, tokens: list[str]) -> None:
         shown = ["\u23ce" if t == "\n" else t if t.strip() else "\u2423" for t in tokens]  # visible \n, space
         ax.set_xticks(range(len(tokens)), shown, fontsize=7 if len(tokens) > 40 else 8,
                       rotation=90 if max(map(len, shown)) > 2 else 0)
-        ax.set_xlabel("input at each step (token, or date of a forecaster's row)")
+        ax.set_xlabel("input at each step")
     else:
         ax.set_xlabel("time step t")
 
