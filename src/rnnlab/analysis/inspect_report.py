@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.analysis.inspect import Inspection, LayerView
-from rnnlab.analysis.tour_figures import plt, save
+from rnnlab.analysis.tour_figures import cell_state_limit, plt, save
 
 # Tokens may be Korean, Japanese or Chinese: fall back to a CJK font when one is installed
 # (Debian: fonts-noto-cjk); without one those glyphs show as boxes in the PNGs (the HTML
@@ -52,14 +52,17 @@ def activity_figure(path: Path, view: LayerView) -> None:
               "h": "hidden state h"}
     for ax, name in zip(axes[:, 0], names):
         data = view.activity[name][:, units].T
+        extend = "neither"
         if name in ("c", "h"):
-            limit = float(np.abs(data).max()) or 1.0
+            # c is unbounded: its scale is robust to one large unit; an RNN's h uses its maximum
+            limit = cell_state_limit(data) if name == "c" else (float(np.abs(data).max()) or 1.0)
+            extend = "both" if name == "c" else "neither"
             image = ax.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
             label = "activation"
         else:
             image = ax.imshow(data, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
             label = "gate (0 closed, 1 open)"
-        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label=label)
+        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label=label, extend=extend)
         ax.set(title=f"{view.name}: {titles[name]} ({len(units)} most active of {first.shape[1]} units)",
                ylabel="unit")
         ax.grid(False)

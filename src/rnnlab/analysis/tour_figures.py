@@ -27,6 +27,12 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def cell_state_limit(values: np.ndarray) -> float:
+    """Colour-scale limit for cell states: the 95th percentile of |c|, so that one unit that
+    counts up to large values does not wash out all the others (beyond it colours saturate)."""
+    return float(np.percentile(np.abs(values), 95)) or 1.0
+
+
 def order_curves(path: Path, curves: dict, chance: float) -> None:
     """Section 1: held-out accuracy against training step, one line per model."""
     fig, ax = plt.subplots(figsize=(8, 3.6))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.analysis.tour_figures import COLOURS, plt, save
+from rnnlab.analysis.tour_figures import COLOURS, cell_state_limit, plt, save
 
 
 def gate_heatmaps(path: Path, maps: dict, order: np.ndarray, n_memory: int, tokens: list[str],
@@ -25,9 +25,7 @@ def gate_heatmaps(path: Path, maps: dict, order: np.ndarray, n_memory: int, toke
     for ax, (name, values) in zip(axes.flat, maps.items()):
         data = values[:, order].T  # (H, T), memory units on top
         if name.startswith("cell"):
-            # a colour scale set by the 95th percentile of |c|: one unit that counts up to large
-            # values would otherwise wash out all the others (values beyond it saturate)
-            limit = float(np.percentile(np.abs(data), 95)) or 1.0
+            limit = cell_state_limit(data)
             image = ax.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
                               interpolation="nearest")
         else:
