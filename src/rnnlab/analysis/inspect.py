@@ -1,8 +1,8 @@
 r"""Instruments for a trained run: what each recurrent layer did on one input.
 
 For every recurrent layer a model runs (the classifier's, tagger's, language model's or
-forecaster's ``rnn``; a translator's ``encoder`` and ``decoder``) this reads, from the layer's own cache
-(no hooks), over the input's T steps:
+forecaster's ``rnn``; a translator's ``encoder`` and ``decoder``) this reads, from the
+layer's own cache (no hooks), over the input's T steps:
 
 * the top layer's gates i, f, o and cell state c (LSTM) or its state h (RNN), (T, H);
 * how much each earlier state still shapes the last one: the Jacobian norm
@@ -120,8 +120,9 @@ def cell_interpretability(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def inspect_run(task, model, text: str, rng: np.random.Generator | None = None) -> Inspection:
-    """``text``: the input as the task reads it (a sentence, a document, CSV rows for a
-    forecaster, whose most recent window is inspected)."""
+    """``text``: the input as the task reads it (a sentence, a document; CSV rows for a
+    forecaster, whose most recent window is inspected; .ts text for a series classifier,
+    whose first series is)."""
     rng = np.random.default_rng(0) if rng is None else rng
     text = text.strip("\n") if task.name != "lm" else text
     if not text.strip():
