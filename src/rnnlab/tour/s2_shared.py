@@ -32,7 +32,7 @@ TEST_LENGTHS = np.arange(5, 61, 5)
 
 
 def steps(quick: bool) -> int:
-    return 300 if quick else 800
+    return 800  # quick or not: 300 steps left some seeds short of 0.9
 
 
 def cost(quick: bool) -> int:
