@@ -32,3 +32,9 @@ def random_state(layer, rng, n=N, dtype=np.float64):
 
 def state_parts(state):
     return list(state) if isinstance(state, tuple) else [state]
+
+
+def as_state(parts):
+    """The inverse of ``state_parts``: (h, c) for two parts (LSTM), h for one (RNN)."""
+    parts = list(parts)
+    return tuple(parts) if len(parts) == 2 else parts[0]

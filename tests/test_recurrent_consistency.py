@@ -10,7 +10,7 @@
 
 import numpy as np
 import pytest
-from recurrent_helpers import LENGTHS, D, H, N, T, make_layer, random_state, state_parts
+from recurrent_helpers import LENGTHS, D, H, N, T, as_state, make_layer, random_state, state_parts
 
 from rnnlab.layers.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from rnnlab.layers.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
@@ -82,20 +82,17 @@ def test_padded_batch_equals_each_sequence_alone(kind, num_layers, bidirectional
     out, state_T, cache = layer.forward(x, lengths=LENGTHS, state=state0)
     dout = rng.standard_normal(out.shape)
     dstate = [rng.standard_normal(s.shape) for s in state_parts(state_T)]
-    dx, dstate0, grads = layer.backward(dout, tuple(dstate) if len(dstate) == 2 else dstate[0], cache)
+    dx, dstate0, grads = layer.backward(dout, as_state(dstate), cache)
 
     total = {name: np.zeros_like(g) for name, g in grads.items()}
     for n, length in enumerate(LENGTHS):
-        one_state = tuple(s[:, n : n + 1] for s in state_parts(state0))
-        one_state = one_state if len(one_state) == 2 else one_state[0]
+        one_state = as_state(s[:, n : n + 1] for s in state_parts(state0))
         out_n, state_n, cache_n = layer.forward(x[n : n + 1, :length], state=one_state)
         np.testing.assert_allclose(out[n, :length], out_n[0], atol=1e-12)
         for batch_part, alone_part in zip(state_parts(state_T), state_parts(state_n)):
             np.testing.assert_allclose(batch_part[:, n], alone_part[:, 0], atol=1e-12)
-        d_one = tuple(s[:, n : n + 1] for s in dstate)
-        dx_n, dstate0_n, grads_n = layer.backward(
-            dout[n : n + 1, :length], d_one if len(d_one) == 2 else d_one[0], cache_n
-        )
+        d_one = as_state(s[:, n : n + 1] for s in dstate)
+        dx_n, dstate0_n, grads_n = layer.backward(dout[n : n + 1, :length], d_one, cache_n)
         np.testing.assert_allclose(dx[n, :length], dx_n[0], atol=1e-12)
         for batch_part, alone_part in zip(state_parts(dstate0), state_parts(dstate0_n)):
             np.testing.assert_allclose(batch_part[:, n], alone_part[:, 0], atol=1e-12)

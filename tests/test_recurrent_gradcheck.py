@@ -8,7 +8,7 @@ bidirectional, random non-zero everything and N != T != D != H.
 
 import numpy as np
 import pytest
-from recurrent_helpers import LENGTHS, D, N, T, make_layer, random_state, state_parts
+from recurrent_helpers import LENGTHS, D, N, T, as_state, make_layer, random_state, state_parts
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
 
@@ -41,8 +41,7 @@ def test_backward_matches_finite_differences(config):
     state0 = random_state(layer, rng)
     out, state_T, cache = layer.forward(x, lengths=lengths, state=state0)
     dout = rng.standard_normal(out.shape)
-    dstate = tuple(rng.standard_normal(s.shape) for s in state_parts(state_T))
-    dstate = dstate if len(dstate) == 2 else dstate[0]
+    dstate = as_state(rng.standard_normal(s.shape) for s in state_parts(state_T))
 
     def loss():
         o, s, _ = layer.forward(x, lengths=lengths, state=state0)
