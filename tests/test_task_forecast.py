@@ -85,6 +85,13 @@ def test_predict_prints_a_dated_forecast_for_every_window(run, csv_slice, capsys
     assert main(["predict", str(run)]) == 0
     assert capsys.readouterr().out.splitlines() == lines
 
+    # a problem in standard input is named as <stdin>, not as a temporary file
+    short = "\n".join(_rows(csv_slice)[:3]) + "\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(short))
+    assert main(["predict", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rnnlab: error: <stdin>: 2 rows, fewer than window") and "tmp" not in err
+
 
 def _task(path, **options) -> ForecastTask:
     config = resolve_config(ForecastConfig, None, {"data": str(path), "target": "y", **options})

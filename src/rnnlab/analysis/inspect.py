@@ -24,16 +24,13 @@ Shapes: T steps, H hidden, S target steps.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rnnlab.analysis.gradients import hidden_state_gradients
-from rnnlab.data.errors import DataError
+from rnnlab.data.errors import DataError, text_as_file
 
 PROBES = 32
 
@@ -150,7 +147,7 @@ def _classify_series(task, model, text, rng):
     """A classifier trained on a .ts file reads .ts text; the first series is inspected."""
     from rnnlab.data.ts import read_ts
 
-    with _as_file(text, ".ts") as path:
+    with text_as_file(text + "\n", ".ts", "<input>") as path:
         series, _ = read_ts(path)
     (x,) = task.encode_inputs([series[0][: task.config.max_len]])
     _, _, cache = model.rnn.forward(x[None])
@@ -198,23 +195,10 @@ def _translate(task, model, text, rng):
 
 
 def _forecast(task, model, text, rng):
-    with _as_file(text, ".csv") as path:  # the task reads CSV files
+    with text_as_file(text + "\n", ".csv", "<input>") as path:  # the task reads CSV files
         x, dates = task.last_window(path)
     _, _, cache = model.rnn.forward(x)
     return Inspection("forecast", [layer_view("rnn", model.rnn, cache, dates, rng)])
-
-
-@contextmanager
-def _as_file(text: str, suffix: str) -> Iterator[str]:
-    """The input text as a temporary file for readers that take a path; errors name it
-    ``<input>``, as the user knows it."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"input{suffix}"
-        path.write_text(text + "\n", encoding="utf-8")
-        try:
-            yield str(path)
-        except DataError as exc:
-            raise DataError(str(exc).replace(str(path), "<input>")) from None
 
 
 _ADAPTERS = {"classify": _classify, "tag": _tag, "lm": _lm, "forecast": _forecast, "translate": _translate}

@@ -31,15 +31,13 @@ Metrics are in the target's own units: ``mae``, ``rmse`` and the persistence bas
 from __future__ import annotations
 
 import csv
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rnnlab.data._files import read_lines
 from rnnlab.data.dates import CALENDARS, calendar_features, dates_after, parse_dates
-from rnnlab.data.errors import DataError, data_error
+from rnnlab.data.errors import DataError, data_error, text_as_file
 from rnnlab.data.series import Standardizer, read_csv_series, sliding_windows
 from rnnlab.models.forecaster import OUTPUTS, RNN_INITS, Forecaster
 from rnnlab.train.config import ConfigError, TrainConfig, option
@@ -250,10 +248,5 @@ class ForecastTask:
         """Forecasts for CSV text (header row first), e.g. from standard input."""
         if not any(line.strip() for line in lines):
             raise DataError("<stdin>: is empty (expected CSV lines, the header row first)")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "stdin.csv"
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            try:
-                return self.predict_file(model, str(path))
-            except DataError as exc:  # name the input as the user knows it
-                raise DataError(str(exc).replace(str(path), "<stdin>")) from None
+        with text_as_file("\n".join(lines) + "\n", ".csv", "<stdin>") as path:
+            return self.predict_file(model, path)
