@@ -53,10 +53,11 @@ def activity_figure(path: Path, view: LayerView) -> None:
     for ax, name in zip(axes[:, 0], names):
         data = view.activity[name][:, units].T
         extend = "neither"
+        if name == "c":  # unbounded: a scale robust to one large unit, colours saturate beyond it
+            limit, extend = cell_state_limit(data), "both"
+        elif name == "h":
+            limit = float(np.abs(data).max()) or 1.0
         if name in ("c", "h"):
-            # c is unbounded: its scale is robust to one large unit; an RNN's h uses its maximum
-            limit = cell_state_limit(data) if name == "c" else (float(np.abs(data).max()) or 1.0)
-            extend = "both" if name == "c" else "neither"
             image = ax.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
             label = "activation"
         else:

@@ -98,13 +98,15 @@ def _train(rng, chrono: bool, n_steps: int, progress: Progress, test_x, test_y):
     return reader, curve, f_init
 
 
-def _memory_numbers(gates: dict, f_init: np.ndarray, test_y, test_store) -> tuple[dict, np.ndarray]:
-    """What the memory units do (units ordered by how well c_s separates the symbol)."""
+def _memory_numbers(gates: dict, f_init: np.ndarray, test_y, test_store):
+    """What the memory units do. Returns the numbers, the units ordered by how well c_s
+    separates the symbol, and the forget-gate products (T, N, H) (see ``_survival``)."""
     f, i = gates["f"], gates["i"]
     rows = np.arange(len(test_y))
     order = memory_units(gates["c"][test_store, rows], test_y)
     memory, others = order[:MEMORY_UNITS], order[MEMORY_UNITS:]
-    final = _survival(f, test_store)[-1]  # (N, H) what is left of c_s at the last step
+    survival = _survival(f, test_store)
+    final = survival[-1]  # (N, H) what is left of c_s at the last step
     numbers = {
         "forget_product_memory_units": float(np.mean(final[:, memory])),
         "forget_product_other_units": float(np.mean(final[:, others])),
@@ -116,7 +118,7 @@ def _memory_numbers(gates: dict, f_init: np.ndarray, test_y, test_store) -> tupl
                                                             for r, s in zip(rows, test_store)])),
         "memory_units": [int(u) for u in memory],
     }
-    return numbers, order
+    return numbers, order, survival
 
 
 def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path) -> Section:
@@ -128,17 +130,15 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
     latch_reader, latch_curve, latch_f_init = _train(rng, False, n, progress, test_x, test_y)
 
     gates = _gate_reading(reader, test_x)
-    chrono, order = _memory_numbers(gates, f_init, test_y, test_store)
-    latch_gates = _gate_reading(latch_reader, test_x)
-    latch, latch_order = _memory_numbers(latch_gates, latch_f_init, test_y, test_store)
-    latch_f = latch_gates["f"]
+    chrono, order, survival = _memory_numbers(gates, f_init, test_y, test_store)
+    latch, latch_order, latch_survival = _memory_numbers(_gate_reading(latch_reader, test_x), latch_f_init,
+                                                         test_y, test_store)
     memory, others = order[:MEMORY_UNITS], order[MEMORY_UNITS:]
 
     T = LENGTH
-    survival = _survival(gates["f"], test_store)
     steps_after = np.arange(T - MARK_FIRST - 1)
     aligned = np.stack([_at_offset(survival, test_store, d) for d in steps_after])  # (D, N, H)
-    latch_aligned = np.stack([_at_offset(_survival(latch_f, test_store), test_store, d)
+    latch_aligned = np.stack([_at_offset(latch_survival, test_store, d)
                               for d in steps_after])[:, :, latch_order[:MEMORY_UNITS]]
 
     example = int(np.argmax(test_store))  # the longest wait in the batch
