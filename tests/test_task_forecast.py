@@ -16,6 +16,7 @@ import pytest
 from rnnlab.cli import main
 from rnnlab.data.dates import calendar_features, dates_after, parse_dates
 from rnnlab.data.errors import DataError
+from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.config import ConfigError, resolve_config
 from rnnlab.train.tasks.forecast import ForecastConfig, ForecastTask
 
@@ -51,14 +52,14 @@ def _rows(path: Path) -> list[str]:
 
 def test_a_run_directory_holds_everything_and_eval_agrees(run, csv_slice, tmp_path, capsys):
     assert {p.name for p in run.iterdir()} >= {
-        "config.json", "log.jsonl", "metrics.json", "curves.png", "best.npz", "best.json", "last.npz", "last.json"}
+        "config.json", "log.jsonl", "metrics.json", "curves.png", "best.npz", "last.npz"}
     metrics = json.loads((run / "metrics.json").read_text())
     for split in ("dev", "test"):
         assert {"mae", "rmse", "baseline_mae", "baseline_rmse", "loss"} <= set(metrics[split])
         assert metrics[split]["mae_ratio"] == pytest.approx(metrics[split]["mae"] / metrics[split]["baseline_mae"])
         assert 0 < metrics[split]["baseline_mae"] < 10  # °C, not standardised units
     assert json.loads((run / "config.json").read_text())["window"] == WINDOW
-    meta = json.loads((run / "best.json").read_text())["meta"]
+    meta = load_checkpoint(run, "best").meta["meta"]
     assert meta["columns"] == ["precipitation", "temp_max", "temp_min", "wind"]  # `weather` is text
 
     # the header and the rows that the test windows read: exactly the test part's windows
@@ -162,7 +163,7 @@ def test_bad_options_and_short_or_empty_files(tmp_path, capsys):
         _task(path, window=3, test_size=4, dev_size=4)
     with pytest.raises(ConfigError, match="target 'y' .* log_columns"):
         _task(path, log_columns="y")
-    with pytest.raises(ConfigError, match="option window must be at least 1"):
+    with pytest.raises(ConfigError, match="--window must be at least 1, got 0"):
         _task(path, window=0)
     negative = _write(tmp_path / "n.csv", [(-3, k) for k in range(10)])
     with pytest.raises(DataError, match=r"n\.csv, line 2: value -3 in column 'x' is <= -1"):

@@ -42,8 +42,8 @@ def run(pairs, tmp_path_factory):
 
 def test_a_run_directory_holds_everything_and_eval_agrees(run, pairs, capsys):
     assert {p.name for p in run.iterdir()} >= {
-        "config.json", "log.jsonl", "metrics.json", "curves.png", "best.npz", "best.json", "last.npz",
-        "last.json", "bleu_by_length.json", "bleu_by_length.png"}
+        "config.json", "log.jsonl", "metrics.json", "curves.png", "best.npz", "last.npz",
+        "bleu_by_length.json", "bleu_by_length.png"}
     metrics = json.loads((run / "metrics.json").read_text())
     for split in ("dev", "test"):
         assert set(metrics[split]) == {"bleu", "bleu_greedy", "loss"}

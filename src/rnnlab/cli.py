@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 from rnnlab import __version__
+from rnnlab.errors import CommandError, RnnlabError
 from rnnlab.memory import keep_freed_memory
 
-EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-
-
-class CommandError(Exception):
-    """A failure to report in one line, without a traceback."""
+EXIT_ERROR, EXIT_USAGE = 1, 2
+DEBUG_ENV = "RNNLAB_DEBUG"  # set to 1: an expected error shows its traceback too
 
 
 # ----------------------------------------------------------------------------------------
@@ -29,36 +29,36 @@ class CommandError(Exception):
 
 
 def _train(args) -> int:
-    from rnnlab.train.checkpoint import load_checkpoint
-    from rnnlab.train.config import config_from_dict, resolve_config
+    from rnnlab.train.config import resolve_config
     from rnnlab.train.loop import fit
+    from rnnlab.train.run import check_model_fits, saved_config
+    from rnnlab.train.rundir import RunDirectory
     from rnnlab.train.tasks import task_class
 
     Task = task_class(args.task)
     overrides = {f.name: getattr(args, f.name) for f in fields(Task.Config) if hasattr(args, f.name)}
     if args.resume:
-        run_dir = Path(args.resume)
         if args.config or overrides or args.out:
             raise CommandError("--resume continues a run with its saved config: give no --config, --out or options")
-        _, _, meta = load_checkpoint(run_dir, "last", task=Task.name)
-        config = config_from_dict(Task.Config, meta["config"], f"{run_dir}/last.json")
-        task = Task(config)
-        task.prepare()
-        if json.loads(json.dumps(task.meta)) != meta["meta"]:
-            raise CommandError(f"{run_dir}: the data no longer gives the vocabularies this run was started with")
+        with RunDirectory.open(args.resume) as run:
+            config, checkpoint = saved_config(Task, run.path)
+            task = Task(config)
+            task.prepare()
+            if checkpoint is not None and json.loads(json.dumps(task.meta)) != checkpoint.meta.get("meta"):
+                raise CommandError(f"{run.path}: the data no longer gives the vocabularies this run was started with")
+            check_model_fits(task, source=f"{run.path}")
+            metrics = fit(task, config, run, checkpoint)
     else:
         if not args.out:
             raise CommandError("give --out DIR (where the run is written) or --resume DIR")
         config = resolve_config(Task.Config, args.config, overrides)
-        run_dir = Path(args.out)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise CommandError(f"{run_dir} already holds files: choose another --out, or continue with --resume {run_dir}")
         task = Task(config)
         task.prepare()  # read and check all data before anything is written
-        run_dir.mkdir(parents=True, exist_ok=True)
-    metrics = fit(task, config, run_dir, resume=bool(args.resume))
+        check_model_fits(task)
+        with RunDirectory.create(args.out) as run:
+            metrics = fit(task, config, run)
     print(json.dumps({k: metrics[k] for k in ("dev", "test")}, indent=None))
-    print(f"wrote {run_dir}/metrics.json, curves.png, log.jsonl, best.npz/json, last.npz/json")
+    print(f"wrote {run.path}/metrics.json, curves.png, log.jsonl and the checkpoints best.npz, last.npz")
     return 0
 
 
@@ -99,8 +99,12 @@ def _generate(args) -> int:
     task, model = _load_run(args.run)
     if not hasattr(task, "generate"):
         raise CommandError(f"{args.run} holds a '{task.name}' model; only a language model (lm) generates text")
-    if args.length < 1 or args.temperature <= 0:
-        raise CommandError(f"--length must be >= 1 and --temperature > 0, got {args.length} and {args.temperature}")
+    if args.length < 1:
+        raise CommandError(f"--length must be at least 1, got {args.length}")
+    if not math.isfinite(args.temperature) or args.temperature <= 0:
+        raise CommandError(f"--temperature must be a finite number > 0, got {args.temperature}")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be at least 0, got {args.seed}")
     text = task.generate(model, args.prime, args.length, args.temperature, np.random.default_rng(args.seed))
     print(text)
     return 0
@@ -129,8 +133,13 @@ def _translate(args) -> int:
 
 def _demo(args) -> int:
     from rnnlab.demo import DemoConfig, run_demo
+    from rnnlab.options import OptionError
 
     config = DemoConfig(**{f.name: getattr(args, f.name) for f in fields(DemoConfig)})
+    try:
+        config.validate()
+    except OptionError as exc:
+        raise CommandError(f"--{exc.option.replace('_', '-')} {exc.detail}") from None
     result = run_demo(config)
     print(
         f"{config.cell.upper()} recalls the first of {config.length} symbols with held-out "
@@ -158,6 +167,8 @@ def _inspect(args) -> int:
 def _tour(args) -> int:
     from rnnlab.tour import run_tour
 
+    if args.seed < 0:
+        raise CommandError(f"--seed must be at least 0, got {args.seed}")
     sections = run_tour(Path(args.out), quick=args.quick, seed=args.seed)
     for section in sections:
         print(f"{'seen' if section.holds else 'NOT seen':>8}  {section.title}")
@@ -243,10 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,
         description="Train on a generated many-to-one memory task and report held-out accuracy.",
     )
-    for f in fields(DemoConfig):
-        kind = type(f.default)
-        demo.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
-                          choices=("lstm", "rnn") if f.name == "cell" else None, help=f"(default: {f.default})")
+    _add_config_options(demo, DemoConfig, keep_defaults=True)
     demo.set_defaults(run=_demo)
 
     tour = commands.add_parser(
@@ -292,15 +300,23 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except TrainingInterrupted as exc:
         print(f"rnnlab: {exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + exc.signal
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except TrainingDiverged as exc:
-        print(f"rnnlab: error: training diverged: {exc}", file=sys.stderr)
+        return 128 + 2
+    except BrokenPipeError:  # the reader of our output went away (| head)
+        sys.stderr.close()
         return EXIT_ERROR
-    except (CommandError, ValueError, OSError) as exc:
-        print(f"rnnlab: error: {exc}", file=sys.stderr)
+    except (RnnlabError, OSError) as exc:
+        # rnnlab's own errors, and a failure of the system on a named file (permission,
+        # a full disk), are reported in one line; anything else is a bug: keep its traceback
+        if os.environ.get(DEBUG_ENV) or (isinstance(exc, OSError) and not exc.filename):
+            raise
+        if isinstance(exc, OSError):
+            message = f"{exc.filename}: {exc.strerror or exc}"
+        else:
+            message = f"training diverged: {exc}" if isinstance(exc, TrainingDiverged) else str(exc)
+        print(f"rnnlab: error: {message}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -8,7 +8,7 @@ The same run with ``--cell rnn`` shows the tanh RNN struggling to carry the symb
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from tqdm import tqdm
@@ -19,19 +19,24 @@ from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
 from rnnlab.losses import softmax_cross_entropy
 from rnnlab.optim import Adam, clip_grad_norm
+from rnnlab.options import check_option, option
 
 
 @dataclass
 class DemoConfig:
-    cell: str = "lstm"
-    length: int = 30
-    vocab: int = 8
-    hidden: int = 64
-    steps: int = 400
-    batch_size: int = 64
-    lr: float = 3e-3
-    clip: float = 1.0
-    seed: int = 0
+    cell: str = option("lstm", "recurrent cell", ("lstm", "rnn"))
+    length: int = option(30, "symbols per sequence; the first is the one to recall", at_least=1)
+    vocab: int = option(8, "number of distinct symbols", at_least=2)
+    hidden: int = option(64, "hidden size H", at_least=1)
+    steps: int = option(400, "training steps", at_least=1)
+    batch_size: int = option(64, "sequences per step", at_least=1)
+    lr: float = option(3e-3, "Adam learning rate", above=0.0)
+    clip: float = option(1.0, "clip the gradients' global norm to this value", above=0.0)
+    seed: int = option(0, "random seed", at_least=0)
+
+    def validate(self) -> None:
+        for f in fields(self):
+            check_option(f, getattr(self, f.name))
 
 
 def run_demo(config: DemoConfig, progress: bool = True) -> dict:

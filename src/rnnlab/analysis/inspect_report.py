@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnlab.analysis.inspect import Inspection, LayerView
 from rnnlab.analysis.tour_figures import cell_state_limit, plt, save
+from rnnlab.errors import ConfigError
 
 # Tokens may be Korean, Japanese or Chinese: fall back to a CJK font when one is installed
 # (Debian: fonts-noto-cjk); without one those glyphs show as boxes in the PNGs (the HTML
@@ -111,7 +112,7 @@ def cell_strips(inspection: Inspection, chosen: list[int]) -> str:
     H = values.shape[1]
     bad = [k for k in chosen if not 0 <= k < H]
     if bad:
-        raise ValueError(f"--cell must lie in 0..{H - 1}, got {bad}")
+        raise ConfigError(f"--cell must lie in 0..{H - 1}, got {bad}")
     order = chosen + [int(k) for k in inspection.cell_order if k not in chosen][: STRIP_CELLS]
     parts = []
     for k in order:

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rnnlab.errors import RnnlabError
 
-class DataError(ValueError):
+
+class DataError(RnnlabError, ValueError):
     """A data file that cannot be read as asked: missing, empty, not UTF-8 or malformed.
 
     The message always names the file, the line number where one is known, and what is

@@ -43,7 +43,13 @@ from rnnlab.layers.dropout import dropout_backward, dropout_forward
 from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.linear import Linear
 from rnnlab.losses import softmax_cross_entropy
-from rnnlab.models.parts import flat_params, make_recurrent, prefixed
+from rnnlab.models.parts import (
+    flat_params,
+    linear_parameter_count,
+    make_recurrent,
+    prefixed,
+    recurrent_parameter_count,
+)
 
 
 class CharLM:
@@ -68,6 +74,17 @@ class CharLM:
         self.rnn = make_recurrent(cell, embed, hidden, layers, False, rng, dtype=dtype)
         self.head = Linear(hidden, vocab_size, rng=rng, dtype=dtype)
         self.params = flat_params(embed=self.embed, rnn=self.rnn, head=self.head)
+
+    @staticmethod
+    def parameter_count(*, vocab_size, embed, cell, hidden, layers, **_) -> int:
+        """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
+        return (vocab_size * embed + recurrent_parameter_count(cell, embed, hidden, layers, False)
+                + linear_parameter_count(hidden, vocab_size))
+
+    def carry_shapes(self, batch_size: int) -> dict[str, tuple[int, ...]]:
+        """The shapes of the state carried from one training batch to the next."""
+        shape = (self.rnn.num_layers, batch_size, self.rnn.hidden_size)
+        return {"h": shape, "c": shape} if self.cell == "lstm" else {"h": shape}
 
     # ----- the carried state: the layer's (h, c) tuple <-> a dict of named arrays ----------
 

@@ -26,8 +26,10 @@ from rnnlab.models.parts import (
     final_hidden,
     final_hidden_backward,
     flat_params,
+    linear_parameter_count,
     make_recurrent,
     prefixed,
+    recurrent_parameter_count,
 )
 
 
@@ -48,6 +50,16 @@ class SequenceClassifier:
         if self.embed:
             parts = {"embed": self.embed, **parts}
         self.params = flat_params(**parts)
+
+    @staticmethod
+    def parameter_count(*, num_classes, cell, hidden, layers, bidirectional, vocab_size=None, embed=0,
+                        input_size=None, **_) -> int:
+        """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
+        width = embed if vocab_size else input_size
+        dirs = 2 if bidirectional else 1
+        return ((vocab_size * embed if vocab_size else 0)
+                + recurrent_parameter_count(cell, width, hidden, layers, bidirectional)
+                + linear_parameter_count(hidden * dirs, num_classes))
 
     def _forward(self, inputs, lengths, rng):
         if self.embed:

@@ -37,8 +37,10 @@ from rnnlab.models.parts import (
     final_hidden,
     final_hidden_backward,
     flat_params,
+    linear_parameter_count,
     make_recurrent,
     prefixed,
+    recurrent_parameter_count,
 )
 
 OUTPUTS = ("change", "level")
@@ -68,6 +70,13 @@ class Forecaster:
                 p[...] = init.uniform(rng, p.shape, bound)
         self.head = Linear(self.rnn.output_size, 1, rng=rng, dtype=dtype)
         self.params = flat_params(rnn=self.rnn, head=self.head)
+
+    @staticmethod
+    def parameter_count(*, input_size, cell, hidden, layers, bidirectional, **_) -> int:
+        """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
+        dirs = 2 if bidirectional else 1
+        return (recurrent_parameter_count(cell, input_size, hidden, layers, bidirectional)
+                + linear_parameter_count(hidden * dirs, 1))
 
     def _base(self, x: np.ndarray) -> np.ndarray:
         """(N,): the target's last observed value, or zeros (predict the level itself)."""

@@ -19,6 +19,21 @@ def make_recurrent(cell: str, input_size: int, hidden: int, layers: int, bidirec
     raise ValueError(f"cell must be 'lstm' or 'rnn', got {cell!r}")
 
 
+GATES = {"lstm": 4, "rnn": 1}
+
+
+def recurrent_parameter_count(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool) -> int:
+    """The number of weights ``make_recurrent`` allocates, computed without allocating:
+    per layer and direction G H (D_k + H + 1), with D_0 = input_size, D_k = H * dirs."""
+    G, dirs = GATES[cell], 2 if bidirectional else 1
+    return sum(dirs * G * hidden * ((input_size if k == 0 else hidden * dirs) + hidden + 1) for k in range(layers))
+
+
+def linear_parameter_count(in_features: int, out_features: int) -> int:
+    """``Linear``'s W (in, out) and b (out,)."""
+    return in_features * out_features + out_features
+
+
 def flat_params(**layers) -> dict[str, np.ndarray]:
     """{"embed.E": ..., "rnn.W_x_l0": ...}: the layers' own arrays (updated in place)."""
     return {f"{prefix}.{name}": p for prefix, layer in layers.items() for name, p in layer.params.items()}

@@ -53,7 +53,12 @@ from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.linear import Linear
 from rnnlab.layers.lstm import LSTM
 from rnnlab.losses import log_softmax, softmax_cross_entropy
-from rnnlab.models.parts import flat_params, prefixed
+from rnnlab.models.parts import (
+    flat_params,
+    linear_parameter_count,
+    prefixed,
+    recurrent_parameter_count,
+)
 
 ATTENTION = ("none", "dot", "general")
 
@@ -118,6 +123,19 @@ class Seq2Seq:
         if self.attention is not None:
             parts["attention"] = self.attention
         self.params = flat_params(**parts, head=self.head)
+
+    @staticmethod
+    def parameter_count(*, src_vocab, tgt_vocab, embed, hidden, layers=1, bidirectional=False,
+                        attention="general", **_) -> int:
+        """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
+        dirs = 2 if bidirectional else 1
+        attention_count = {"none": 0, "dot": 0, "general": hidden * hidden}[attention]
+        if attention != "none":
+            attention_count += linear_parameter_count(2 * hidden, hidden)
+        return ((src_vocab + tgt_vocab) * embed
+                + recurrent_parameter_count("lstm", embed, hidden // dirs, layers, bidirectional)
+                + recurrent_parameter_count("lstm", embed, hidden, layers, False)
+                + attention_count + linear_parameter_count(hidden, tgt_vocab))
 
     # ----- forward ------------------------------------------------------------------------
 

@@ -43,8 +43,10 @@ from rnnlab.models.parts import (
     final_hidden,
     final_hidden_backward,
     flat_params,
+    linear_parameter_count,
     make_recurrent,
     prefixed,
+    recurrent_parameter_count,
 )
 
 
@@ -117,6 +119,16 @@ class Tagger:
         self.head = Linear(self.rnn.output_size, num_tags, rng=rng, dtype=dtype)
         self.params = flat_params(word_embed=self.word_embed, char_embed=self.char_embed,
                                   char_rnn=self.char_rnn, rnn=self.rnn, head=self.head)
+
+    @staticmethod
+    def parameter_count(*, vocab_size, num_chars, num_tags, embed, char_embed, char_hidden, cell, hidden,
+                        layers, bidirectional, **_) -> int:
+        """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
+        dirs = 2 if bidirectional else 1
+        return (vocab_size * embed + num_chars * char_embed
+                + recurrent_parameter_count(cell, char_embed, char_hidden, 1, True)
+                + recurrent_parameter_count(cell, embed + 2 * char_hidden, hidden, layers, bidirectional)
+                + linear_parameter_count(hidden * dirs, num_tags))
 
     def _forward(self, batch: TagBatch, rng):
         # characters -> one vector per distinct form of the batch

@@ -13,9 +13,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from rnnlab.errors import ConfigError
+from rnnlab.options import OptionError, check_option, option  # noqa: F401 - part of this module's API
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,46 +26,33 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
-class ConfigError(ValueError):
-    """An option that does not exist, has the wrong type or an invalid value."""
-
-
-def option(default, help: str, choices: tuple | None = None):
-    """A config field with its help text (and allowed values) for the CLI."""
-    return field(default=default, metadata={"help": help, "choices": choices})
-
-
 @dataclass
 class TrainConfig:
     """Options every task has."""
 
     cell: str = option("lstm", "recurrent cell", ("lstm", "rnn"))
-    hidden: int = option(128, "hidden size H of each recurrent layer")
-    layers: int = option(1, "number of stacked recurrent layers")
+    hidden: int = option(128, "hidden size H of each recurrent layer", at_least=1)
+    layers: int = option(1, "number of stacked recurrent layers", at_least=1)
     bidirectional: bool = option(False, "also read each sequence backwards")
-    dropout: float = option(0.0, "dropout probability on the recurrent layers' inputs and outputs")
-    epochs: int = option(10, "maximum number of passes over the training data")
-    batch_size: int = option(32, "sequences per minibatch")
-    lr: float = option(1e-3, "Adam learning rate")
+    dropout: float = option(0.0, "dropout probability on the recurrent layers' inputs and outputs",
+                            at_least=0.0, below=1.0)
+    epochs: int = option(10, "maximum number of passes over the training data", at_least=1)
+    batch_size: int = option(32, "sequences per minibatch", at_least=1)
+    lr: float = option(1e-3, "Adam learning rate", above=0.0)
     lr_schedule: str = option("plateau", "learning-rate schedule: halve when dev stalls, cosine decay, or constant",
                               ("plateau", "cosine", "constant"))
-    clip: float = option(5.0, "clip the gradients' global norm to this value")
-    patience: int = option(3, "stop after this many epochs without a better dev metric (0: never)")
-    seed: int = option(0, "random seed for initialisation, shuffling and dropout")
+    clip: float = option(5.0, "clip the gradients' global norm to this value", above=0.0)
+    patience: int = option(3, "stop after this many epochs without a better dev metric (0: never)", at_least=0)
+    seed: int = option(0, "random seed for initialisation, shuffling and dropout", at_least=0)
+    save_minutes: float = option(10.0, "inside an epoch, also save the last checkpoint every this many minutes "
+                                 "(0: only at the end of each epoch); a killed run loses at most that much",
+                                 at_least=0.0)
 
     def validate(self) -> None:
+        """Every option against its declared choices and bounds; subclasses add the checks
+        that involve several options."""
         for f in fields(self):
-            choices = f.metadata.get("choices")
-            value = getattr(self, f.name)
-            if choices and value not in choices:
-                raise ConfigError(f"option {f.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
-        for name in ("hidden", "layers", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"option dropout must lie in [0, 1), got {self.dropout}")
-        if self.lr <= 0 or self.clip <= 0:
-            raise ConfigError(f"options lr and clip must be positive, got lr={self.lr}, clip={self.clip}")
+            check_option(f, getattr(self, f.name))
 
 
 def _coerce(name: str, kind: type, value: Any, source: str):
@@ -91,20 +81,39 @@ def field_types(config_type) -> dict[str, type]:
     return {f.name: hints[f.type] if isinstance(f.type, str) else f.type for f in fields(config_type)}
 
 
-def _apply(values: dict[str, Any], config_type, updates: dict[str, Any], source: str) -> None:
+def _apply(values: dict[str, Any], config_type, updates: dict[str, Any], source: str,
+           sources: dict[str, str] | None = None) -> None:
     types = field_types(config_type)
+    if not isinstance(updates, dict):
+        raise ConfigError(f"{source}: expected a table of options, got {type(updates).__name__}")
     for key, value in updates.items():
-        name = key.replace("-", "_")
+        name = str(key).replace("-", "_")
         if name not in types:
             close = difflib.get_close_matches(name, types, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(f"{source}: unknown option '{key}'{hint}")
         values[name] = _coerce(name, types[name], value, source)
+        if sources is not None:
+            sources[name] = source
+
+
+def _validated(config, sources: dict[str, str], default_source: str):
+    """``config`` after ``config.validate()``; a bad value is named with where it came from."""
+    try:
+        config.validate()
+    except OptionError as exc:
+        where = sources.get(exc.option, default_source)
+        if where == "command line":
+            raise ConfigError(f"--{exc.option.replace('_', '-')} {exc.detail}") from None
+        raise ConfigError(f"{where}: {exc}") from None
+    return config
 
 
 def resolve_config(config_type, toml_path: str | Path | None = None, overrides: dict[str, Any] | None = None):
-    """Defaults, then the TOML file, then the overrides (e.g. command-line flags)."""
+    """Defaults, then the TOML file, then the overrides (e.g. command-line flags); every
+    value checked, and a bad one named with its flag or file."""
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     if toml_path is not None:
         path = Path(toml_path)
         try:
@@ -113,15 +122,15 @@ def resolve_config(config_type, toml_path: str | Path | None = None, overrides: 
             raise ConfigError(f"{path}: config file not found") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        _apply(values, config_type, data, str(path))
-    _apply(values, config_type, overrides or {}, "command line")
-    config = config_type(**values)
-    config.validate()
-    return config
+        _apply(values, config_type, data, str(path), sources)
+    _apply(values, config_type, overrides or {}, "command line", sources)
+    return _validated(config_type(**values), sources, "defaults")
 
 
 def config_to_dict(config) -> dict[str, Any]:
@@ -129,6 +138,12 @@ def config_to_dict(config) -> dict[str, Any]:
 
 
 def config_from_dict(config_type, data: dict[str, Any], source: str):
+    """A config saved in a run (config.json, a checkpoint), checked as strictly as the
+    command line: an edited or forged value is an error naming ``source``."""
     values: dict[str, Any] = {}
     _apply(values, config_type, data, source)
-    return config_type(**values)
+    try:
+        return _validated(config_type(**values), {}, source)
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith(source) else f"{source}: {message}") from None

@@ -5,8 +5,8 @@
             loss, grads = model.loss_and_grads(batch)      forward, loss, BPTT
             clip the gradients' global norm; stop if anything is not finite
             Adam step
-        evaluate on dev; log a line; keep the best checkpoint; adjust the learning rate;
-        stop early when dev has not improved for ``patience`` epochs
+        evaluate on dev; keep the best checkpoint; save the last; log a line; adjust the
+        learning rate; stop early when dev has not improved for ``patience`` epochs
     evaluate the best checkpoint on dev and test -> metrics.json; draw curves.png
 
 What a task provides (``rnnlab.train.tasks``): ``name``, ``metric`` and ``higher_is_better``
@@ -16,50 +16,112 @@ What a task provides (``rnnlab.train.tasks``): ``name``, ``metric`` and ``higher
 ``loss_and_grads(batch, rng, carry) -> (loss, grads, carry)``; ``carry`` is the state handed
 from one batch to the next (truncated BPTT in the language model), None elsewhere.
 
-Nothing is lost: ``last`` is saved after every epoch and on Ctrl-C (with the position inside
-the epoch, the dropout generator and the carried state, so ``--resume`` continues exactly
-as if never stopped); a loss or gradient that is not finite stops training with a message
-and leaves the last good checkpoint in place.
+A run survives anything, and a resumed run ends bit for bit where the uninterrupted one
+would have:
+
+* Everything training depends on is in the ``last`` checkpoint, one file written
+  atomically (``checkpoint.py``): weights, Adam's moments, the random generator that draws
+  dropout masks, word dropout and state resets, the carried state, the position inside the
+  epoch, the partial sums of the epoch's logged loss, and the log itself. Batch order is
+  drawn from (seed, epoch) alone, so it is regenerated, not stored.
+* The state is saved only between batches, where it is consistent. The first Ctrl-C (or
+  SIGTERM, as a scheduler sends) lets the running batch finish, saves ``last`` and exits;
+  during the end-of-epoch evaluation, which changes nothing, it stops at once and saves
+  the position before it; while a checkpoint is being written it waits for the write. A
+  second Ctrl-C stops at once; the checkpoint on disk is then the previous one, intact.
+* ``last`` is also saved every ``save_minutes`` inside long epochs; a SIGKILL or power cut
+  loses at most the work since the last save, and ``--resume`` redoes it identically. A
+  run killed before its first checkpoint resumes from its ``config.json``.
+* ``log.jsonl`` is rewritten from the checkpoint on resume, so it never repeats or loses
+  an epoch; metrics.json and log.jsonl hold valid JSON (null, never NaN).
+* A loss or gradient that is not finite stops training with a message and leaves the last
+  good checkpoint in place.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from rnnlab.errors import CheckpointError, RnnlabError, RunDirError
 from rnnlab.optim import Adam, clip_grad_norm
-from rnnlab.train.checkpoint import load_checkpoint, save_checkpoint
+from rnnlab.train.checkpoint import Checkpoint, json_safe, load_checkpoint, save_checkpoint
 from rnnlab.train.config import config_to_dict
+from rnnlab.train.faults import fault_point
+from rnnlab.train.rundir import RunDirectory
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or a gradient stopped being finite."""
+class TrainingDiverged(RnnlabError, RuntimeError):
+    """The loss, a gradient or the dev metric stopped being finite."""
 
 
-class TrainingInterrupted(RuntimeError):
-    """Ctrl-C: the position was saved and the run can be resumed."""
+class TrainingInterrupted(RnnlabError):
+    """Ctrl-C or SIGTERM: the position was saved (or the last checkpoint kept) and the run
+    can be resumed. ``signal`` is the signal's number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signal = signum
+
+
+# ----------------------------------------------------------------------------------------
+# where training stands
+# ----------------------------------------------------------------------------------------
 
 
 @dataclass
 class Progress:
-    """Where training stands; saved in every checkpoint's JSON."""
+    """Where training stands; saved in every checkpoint's metadata and checked on load."""
 
-    epoch: int = 0  # the epoch in progress (or next to start)
+    epoch: int = 0  # the epoch in progress (or next to start), 0-based
     batch: int = 0  # batches of that epoch already done
-    lr: float = 0.0
+    lr: float = 0.0  # the plateau schedule's current rate
     best: float | None = None
     best_epoch: int = -1
     bad_epochs: int = 0
     train_seconds: float = 0.0
-    dropout_rng: dict | None = None  # the generator's state when stopped inside an epoch
-    done: bool = False
+    rng: dict | None = None  # the dropout generator's state inside an epoch (None at its start)
+    epoch_loss_sum: float = 0.0  # sum of the batch losses of this epoch so far
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+    done: bool = False  # stopped early
+
+    @classmethod
+    def from_dict(cls, data, source: str, config) -> Progress:
+        """Check a saved progress record field by field; an edited one is named, never used."""
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{source}: progress must be a table, got {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown, missing = sorted(set(data) - names), sorted(names - set(data))
+        if unknown or missing:
+            raise CheckpointError(f"{source}: progress has unknown keys {unknown} or lacks keys {missing}")
+        for f in fields(cls):
+            value = data[f.name]
+            kinds = {"int": (int,), "float": (int, float), "bool": (bool,), "float | None": (int, float, type(None)),
+                     "dict | None": (dict, type(None))}[f.type]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and f.type != "bool"):
+                raise CheckpointError(f"{source}: progress.{f.name} must be {f.type}, got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise CheckpointError(f"{source}: progress.{f.name} must be finite, got {value!r}")
+        progress = cls(**data)
+        if not 0 <= progress.epoch <= config.epochs or progress.batch < 0 or progress.epoch_tokens < 0:
+            raise CheckpointError(f"{source}: progress is at epoch {progress.epoch}, batch {progress.batch}, "
+                                  f"outside this run's {config.epochs} epochs")
+        if progress.rng is not None:
+            try:
+                np.random.default_rng().bit_generator.state = progress.rng
+            except (TypeError, ValueError, KeyError) as exc:
+                raise CheckpointError(f"{source}: progress.rng is not a random generator state ({exc})") from None
+        return progress
 
 
 def _epoch_rngs(seed: int, epoch: int):
@@ -80,145 +142,283 @@ def _scheduled_lr(config, progress: Progress) -> float:
     return progress.lr
 
 
-def _checkpoint_meta(task, config, progress: Progress) -> dict[str, Any]:
-    return {"task": task.name, "config": config_to_dict(config), "meta": task.meta,
-            "progress": progress.__dict__.copy()}
+# ----------------------------------------------------------------------------------------
+# signals: stop only where the state is consistent
+# ----------------------------------------------------------------------------------------
 
 
-def _save(run_dir, name, model, optimizer, task, config, progress, carry=None):
-    params = dict(model.params)
-    if carry is not None:
-        params.update({f"carry/{k}": v for k, v in carry.items()})
-    save_checkpoint(run_dir, name, params, optimizer.state_dict(), _checkpoint_meta(task, config, progress))
+class StopSignals:
+    """SIGINT and SIGTERM during training, turned into a stop at the next safe point.
 
+    The first signal only sets ``requested``; the loop checks it between batches. Inside
+    ``interruptible()`` (evaluation: nothing there changes the training state) the first
+    signal raises KeyboardInterrupt at once. A second signal always raises at once."""
 
-def fit(task, config, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> dict:
-    """Train ``task``'s model into run_dir; returns metrics (also in run_dir/metrics.json)."""
-    run_dir = Path(run_dir)
-    model = task.build_model(np.random.default_rng(config.seed))
-    optimizer = Adam(lr=config.lr)
-    progress = Progress(lr=config.lr)
-    carry = None
-    if resume:
-        params, optim_state, meta = load_checkpoint(run_dir, "last", task=task.name)
-        carry = {k[len("carry/"):]: v for k, v in params.items() if k.startswith("carry/")} or None
-        load_params(model, {k: v for k, v in params.items() if not k.startswith("carry/")})
-        optimizer.load_state_dict(optim_state)
-        progress = Progress(**meta["progress"])
-    else:
-        (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=1))
-        (run_dir / "log.jsonl").write_text("")
+    def __init__(self):
+        self.requested: int | None = None
+        self._immediate = False
+        self._previous: dict[int, Any] = {}
 
-    while not progress.done and progress.epoch < config.epochs:
-        optimizer.lr = _scheduled_lr(config, progress)
-        order_rng, dropout_rng = _epoch_rngs(config.seed, progress.epoch)
-        batches = task.train_batches(order_rng)
-        if progress.dropout_rng is not None:  # resuming inside this epoch
-            dropout_rng.bit_generator.state = progress.dropout_rng
-        else:
-            carry = None
-        start, losses, tokens = time.perf_counter(), [], 0
-        bar = tqdm(range(progress.batch, len(batches)), initial=progress.batch, total=len(batches),
-                   desc=f"epoch {progress.epoch + 1}/{config.epochs}", disable=not progress_bar,
-                   unit="batch", leave=False, dynamic_ncols=True)
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        first = self.requested is None
+        self.requested = signum if first else self.requested
+        if self._immediate or not first:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def interruptible(self):
+        if self.requested is not None:
+            raise KeyboardInterrupt
+        self._immediate = True
         try:
-            for k in bar:
-                batch = batches[k]
-                loss, grads, carry = model.loss_and_grads(batch, dropout_rng, carry)
-                if not np.isfinite(loss):
-                    raise TrainingDiverged(f"the loss became {loss} at epoch {progress.epoch + 1}, batch {k + 1}")
-                _clip(grads, config.clip, progress, k)
-                optimizer.step(model.params, grads)
-                progress.batch = k + 1
-                losses.append(loss)
-                tokens += task.batch_size_in_tokens(batch)
-                if k % 5 == 0 or k == len(batches) - 1:
-                    elapsed = time.perf_counter() - start
-                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{optimizer.lr:.2e}",
-                                    tok_per_s=f"{tokens / max(elapsed, 1e-9):.0f}")
-        except TrainingDiverged as exc:
-            bar.close()
-            kept = (f"the last good checkpoint is {run_dir}/last (end of epoch {progress.epoch})"
-                    if progress.epoch else "no epoch had finished, so there is no checkpoint")
-            raise TrainingDiverged(f"{exc}; {kept}. Try a lower --lr or --clip.") from None
-        except KeyboardInterrupt:
-            bar.close()
-            progress.train_seconds += time.perf_counter() - start
-            progress.dropout_rng = dropout_rng.bit_generator.state
-            _save(run_dir, "last", model, optimizer, task, config, progress, carry)
-            raise TrainingInterrupted(
-                f"interrupted at epoch {progress.epoch + 1}, batch {progress.batch}; saved {run_dir}/last; "
-                f"continue with: rnnlab train {task.name} --resume {run_dir}"
-            ) from None
-        bar.close()
-        epoch_seconds = time.perf_counter() - start
-        progress.train_seconds += epoch_seconds
+            yield
+        finally:
+            self._immediate = False
 
-        dev = task.evaluate(model, "dev")
-        value = dev[task.metric]
-        record = {"epoch": progress.epoch + 1, "train_loss": float(np.mean(losses)) if losses else None,
-                  "lr": optimizer.lr, "seconds": epoch_seconds,
-                  "tokens_per_second": tokens / max(epoch_seconds, 1e-9),
-                  **{f"dev_{k}": v for k, v in dev.items()}}
-        with open(run_dir / "log.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-        if _improved(task, value, progress.best):
-            progress.best, progress.best_epoch, progress.bad_epochs = value, progress.epoch + 1, 0
-            best_now = True
+
+# ----------------------------------------------------------------------------------------
+# the loop
+# ----------------------------------------------------------------------------------------
+
+
+class _Trainer:
+    """The state of one training run and the steps that change it."""
+
+    def __init__(self, task, config, run: RunDirectory, progress_bar: bool):
+        self.task, self.config, self.run, self.progress_bar = task, config, run, progress_bar
+        self.model = task.build_model(np.random.default_rng(config.seed))
+        self.optimizer = Adam(lr=config.lr)
+        self.progress = Progress(lr=config.lr)
+        self.carry: dict[str, np.ndarray] | None = None
+        self.log: list[dict] = []
+        self.saved = "no checkpoint has been saved yet"  # what ``last`` on disk holds
+
+    # ----- checkpoints ---------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        return {"task": self.task.name, "config": config_to_dict(self.config), "meta": self.task.meta,
+                "progress": asdict(self.progress), "log": self.log}
+
+    def save(self, name: str) -> None:
+        save_checkpoint(self.run.path, name, self.model.params, self.optimizer.state_dict(), self.meta(),
+                        carry=self.carry if name == "last" else None)
+        if name == "last":
+            p = self.progress
+            self.saved = (f"epoch {p.epoch + 1}, after batch {p.batch}" if p.batch else f"the end of epoch {p.epoch}")
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        source = f"{self.run.path}/last.npz"
+        load_params(self.model, checkpoint.params, source)
+        try:
+            self.optimizer.load_state_dict(checkpoint.optimizer_state)
+            _check_optimizer_shapes(self.optimizer, self.model.params)
+        except ValueError as exc:
+            raise CheckpointError(f"{source}: optimizer state does not fit the model ({exc})") from None
+        self.progress = Progress.from_dict(checkpoint.meta.get("progress"), source, self.config)
+        log = checkpoint.meta.get("log", [])
+        if not isinstance(log, list) or not all(isinstance(r, dict) for r in log):
+            raise CheckpointError(f"{source}: log must be a list of records")
+        self.log = log
+        self.carry = checkpoint.carry or None
+        if self.carry is not None:
+            expected = self.model.carry_shapes(self.config.batch_size) if hasattr(self.model, "carry_shapes") else {}
+            if {k: v.shape for k, v in self.carry.items()} != expected:
+                raise CheckpointError(f"{source}: the carried state does not fit the model "
+                                      f"(expected {expected or 'none'})")
+        self.saved = "the checkpoint it resumed from"
+
+    # ----- one epoch ---------------------------------------------------------------------------
+
+    def train_epoch(self, signals: StopSignals) -> None:
+        """Batches from progress.batch to the end of the epoch; stops between batches when asked."""
+        p, config = self.progress, self.config
+        self.optimizer.lr = _scheduled_lr(config, p)
+        order_rng, dropout_rng = _epoch_rngs(config.seed, p.epoch)
+        batches = self.task.train_batches(order_rng)
+        if p.batch > len(batches):
+            raise CheckpointError(f"{self.run.path}/last.npz: progress is at batch {p.batch} of epoch {p.epoch + 1}, "
+                                  f"which has only {len(batches)} batches: did the data change?")
+        if p.rng is not None:  # resuming inside this epoch
+            dropout_rng.bit_generator.state = p.rng
         else:
-            progress.bad_epochs += 1
-            best_now = False
-            if config.lr_schedule == "plateau":  # halve, down to 1/64 of the starting rate
-                progress.lr = max(progress.lr * 0.5, config.lr / 64)
-        tqdm.write(
-            f"epoch {progress.epoch + 1:3d}  train loss {record['train_loss']:.4f}  "
-            f"dev {task.metric} {value:.4f}{' *' if best_now else ''}  lr {optimizer.lr:.2e}  "
-            f"{record['tokens_per_second']:.0f} tok/s  {epoch_seconds:.0f} s"
-        )
-        progress.epoch += 1
-        progress.batch, progress.dropout_rng = 0, None
-        if config.patience and progress.bad_epochs >= config.patience:
-            tqdm.write(f"early stop: dev {task.metric} has not improved for {config.patience} epochs")
-            progress.done = True
+            self.carry = None
+        bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {p.epoch + 1}/{config.epochs}",
+                   disable=not self.progress_bar, unit="batch", leave=False, dynamic_ncols=True)
+        last_save = time.perf_counter()
+        try:
+            while p.batch < len(batches):
+                if signals.requested is not None:
+                    self.stop(signals.requested)
+                k = p.batch
+                start = time.perf_counter()
+                batch = batches[k]
+                loss, grads, self.carry = self.model.loss_and_grads(batch, dropout_rng, self.carry)
+                if not np.isfinite(loss):
+                    raise TrainingDiverged(f"the loss became {loss} at epoch {p.epoch + 1}, batch {k + 1}")
+                try:
+                    clip_grad_norm(grads, config.clip)
+                except ValueError as exc:  # a non-finite gradient
+                    raise TrainingDiverged(f"{exc} at epoch {p.epoch + 1}, batch {k + 1}") from None
+                self.optimizer.step(self.model.params, grads)
+                p.batch = k + 1
+                p.rng = dropout_rng.bit_generator.state
+                p.epoch_loss_sum += float(loss)
+                p.epoch_tokens += int(self.task.batch_size_in_tokens(batch))
+                seconds = time.perf_counter() - start
+                p.epoch_seconds += seconds
+                p.train_seconds += seconds
+                fault_point("batch")
+                bar.update(1)
+                if k % 5 == 0 or p.batch == len(batches):
+                    bar.set_postfix(loss=f"{p.epoch_loss_sum / p.batch:.4f}", lr=f"{self.optimizer.lr:.2e}",
+                                    tok_per_s=f"{p.epoch_tokens / max(p.epoch_seconds, 1e-9):.0f}")
+                if config.save_minutes and time.perf_counter() - last_save >= 60 * config.save_minutes:
+                    self.save("last")
+                    last_save = time.perf_counter()
+        finally:
+            bar.close()
+
+    def end_epoch(self, signals: StopSignals) -> None:
+        """Evaluate on dev, keep the best, save the last, log a line, schedule, maybe stop."""
+        p, task, config = self.progress, self.task, self.config
+        try:
+            with signals.interruptible():
+                dev = task.evaluate(self.model, "dev")
+        except KeyboardInterrupt:
+            self.stop(signals.requested or signal.SIGINT)
+        value = dev[task.metric]
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"the dev {task.metric} became {value} at epoch {p.epoch + 1}")
+        fault_point("evaluated")
+        record = {"epoch": p.epoch + 1, "train_loss": p.epoch_loss_sum / max(p.batch, 1),
+                  "lr": self.optimizer.lr, "seconds": p.epoch_seconds,
+                  "tokens_per_second": p.epoch_tokens / max(p.epoch_seconds, 1e-9),
+                  **{f"dev_{k}": v for k, v in dev.items()}}
+        best_now = _improved(task, value, p.best)
         if best_now:
-            _save(run_dir, "best", model, optimizer, task, config, progress)
-        _save(run_dir, "last", model, optimizer, task, config, progress)
+            p.best, p.best_epoch, p.bad_epochs = value, p.epoch + 1, 0
+        else:
+            p.bad_epochs += 1
+            if config.lr_schedule == "plateau":  # halve, down to 1/64 of the starting rate
+                p.lr = max(p.lr * 0.5, config.lr / 64)
+        p.epoch += 1
+        p.batch, p.rng, p.epoch_loss_sum, p.epoch_tokens, p.epoch_seconds = 0, None, 0.0, 0, 0.0
+        if config.patience and p.bad_epochs >= config.patience:
+            p.done = True
+        self.log.append(record)
+        self.carry = None
+        if best_now:
+            self.save("best")
+            fault_point("saved-best")
+        self.save("last")
+        fault_point("saved-last")
+        self.run.append_line("log.jsonl", json.dumps(json_safe(record), allow_nan=False))
+        tqdm.write(
+            f"epoch {record['epoch']:3d}  train loss {record['train_loss']:.4f}  "
+            f"dev {task.metric} {value:.4f}{' *' if best_now else ''}  lr {self.optimizer.lr:.2e}  "
+            f"{record['tokens_per_second']:.0f} tok/s  {record['seconds']:.0f} s"
+        )
+        if p.done:
+            tqdm.write(f"early stop: dev {task.metric} has not improved for {config.patience} epochs")
 
-    return finish(task, model, run_dir, progress)
+    def stop(self, signum: int) -> None:
+        """Save ``last`` at this consistent point and leave with TrainingInterrupted."""
+        self.save("last")
+        p = self.progress
+        where = f"epoch {p.epoch + 1}, after batch {p.batch}" if p.batch else f"the start of epoch {p.epoch + 1}"
+        raise TrainingInterrupted(
+            f"interrupted ({signal.Signals(signum).name}) at {where}; saved {self.run.path}/last.npz; "
+            f"continue with: rnnlab train {self.task.name} --resume {self.run.path}", signum)
 
 
-def _clip(grads, max_norm, progress, k):
-    try:
-        return clip_grad_norm(grads, max_norm)
-    except ValueError as exc:  # a non-finite gradient
-        raise TrainingDiverged(f"{exc} at epoch {progress.epoch + 1}, batch {k + 1}") from None
+def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, progress_bar: bool = True) -> dict:
+    """Train ``task``'s model in the locked run directory; returns the metrics (also in
+    run/metrics.json). With ``checkpoint`` (the run's ``last``), continue from it;
+    without, start from the beginning (a new run, or one that never reached its first
+    checkpoint)."""
+    trainer = _Trainer(task, config, run, progress_bar)
+    if checkpoint is not None:
+        trainer.restore(checkpoint)
+    else:
+        run.write_json("config.json", {"task": task.name, **config_to_dict(config)})
+    run.write_text("log.jsonl", "".join(json.dumps(json_safe(r), allow_nan=False) + "\n" for r in trainer.log))
+
+    p = trainer.progress
+    with StopSignals() as signals:
+        try:
+            while not p.done and p.epoch < config.epochs:
+                trainer.train_epoch(signals)
+                trainer.end_epoch(signals)
+                if signals.requested is not None:  # asked to stop while the epoch ended: it is saved
+                    trainer.stop(signals.requested)
+        except TrainingDiverged as exc:
+            raise TrainingDiverged(f"{exc}; the last good checkpoint is {run.path}/last.npz ({trainer.saved}). "
+                                   f"Try a lower --lr or --clip.") from None
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                f"{signal.Signals(signals.requested or signal.SIGINT).name} twice: stopped at once; "
+                f"{run.path}/last.npz holds {trainer.saved}; continue with: "
+                f"rnnlab train {task.name} --resume {run.path}", signals.requested or signal.SIGINT) from None
+        try:
+            with signals.interruptible():
+                return finish(task, trainer.model, run, p)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                f"stopped during the final evaluation; training is complete and saved; write the metrics "
+                f"with: rnnlab train {task.name} --resume {run.path}", signals.requested or signal.SIGINT) from None
 
 
-def load_params(model, params: dict[str, np.ndarray]) -> None:
+def _check_optimizer_shapes(optimizer, params) -> None:
+    for key, value in optimizer.state_dict().items():
+        for prefix in ("m.", "v."):
+            if key.startswith(prefix):
+                name = key[len(prefix):]
+                if name not in params or np.shape(value) != params[name].shape:
+                    raise ValueError(f"{key} has shape {np.shape(value)}, the model's {name} "
+                                     f"{params[name].shape if name in params else 'does not exist'}")
+
+
+def load_params(model, params: dict[str, np.ndarray], source: str) -> None:
+    """Copy checkpoint weights into the model; any mismatch is a CheckpointError naming ``source``."""
     if set(params) != set(model.params):
         missing = sorted(set(model.params) - set(params))
         extra = sorted(set(params) - set(model.params))
-        raise ValueError(f"checkpoint does not fit the model: missing {missing[:5]}, unexpected {extra[:5]}")
+        raise CheckpointError(f"{source}: the weights do not fit the model built from its config: "
+                              f"missing {missing[:5]}, unexpected {extra[:5]}")
     for name, value in params.items():
         if value.shape != model.params[name].shape:
-            raise ValueError(f"checkpoint tensor {name} has shape {value.shape}, the model expects {model.params[name].shape}")
+            raise CheckpointError(f"{source}: tensor {name} has shape {value.shape}, the model built from its "
+                                  f"config expects {model.params[name].shape}")
+        if value.dtype.kind != "f":
+            raise CheckpointError(f"{source}: tensor {name} has dtype {value.dtype}, not a float type")
         model.params[name][...] = value
 
 
-def finish(task, model, run_dir: Path, progress: Progress) -> dict:
+def finish(task, model, run: RunDirectory, progress: Progress) -> dict:
     """Evaluate the best checkpoint on dev and test; write metrics.json and curves.png."""
-    params, _, _ = load_checkpoint(run_dir, "best", task=task.name)
-    load_params(model, params)
+    checkpoint = load_checkpoint(run.path, "best", task=task.name)
+    load_params(model, checkpoint.params, f"{run.path}/best.npz")
     metrics = {"dev": task.evaluate(model, "dev"), "test": task.evaluate(model, "test"),
                "train_seconds": round(progress.train_seconds, 2), "epochs": progress.epoch,
                "best_epoch": progress.best_epoch}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    try:
-        from rnnlab.analysis.curves import plot_learning_curves
+    run.write_json("metrics.json", metrics)
+    from rnnlab.analysis.curves import plot_learning_curves
 
-        plot_learning_curves(run_dir / "log.jsonl", run_dir / "curves.png", task.metric)
-    except ImportError:  # matplotlib missing: the numbers are all in log.jsonl
-        tqdm.write("matplotlib is not installed: skipped curves.png")
-    if hasattr(task, "write_figures"):  # a task's own figures of its final evaluation (translate)
-        task.write_figures(run_dir)
+    try:
+        plot_learning_curves(run.path / "log.jsonl", run.path / "curves.png", task.metric)
+        if hasattr(task, "write_figures"):  # a task's own figures of its final evaluation (translate)
+            task.write_figures(run.path)
+    except OSError as exc:
+        raise RunDirError(f"{run.path}: cannot write the figures ({exc.strerror or exc}); "
+                          f"metrics.json is written") from None
     return metrics

@@ -19,8 +19,9 @@ from rnnlab.data.series import Standardizer
 from rnnlab.data.text import read_labelled_text, tokenize
 from rnnlab.data.ts import read_ts
 from rnnlab.data.vocab import Vocab
+from rnnlab.errors import ConfigError
 from rnnlab.models.classifier import SequenceClassifier
-from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.config import TrainConfig, option
 from rnnlab.train.tasks.common import padded_batches, split_off
 
 
@@ -29,14 +30,16 @@ class ClassifyConfig(TrainConfig):
     train: str = option("", "training file: TSV (text and label columns) or UEA/sktime .ts")
     dev: str = option("", "dev file (empty: hold out dev_fraction of the training file)")
     test: str = option("", "test file")
-    dev_fraction: float = option(0.1, "share of the training file held out as dev when no dev file is given")
+    dev_fraction: float = option(0.1, "share of the training file held out as dev when no dev file is given",
+                                 above=0.0, below=1.0)
     text_col: str = option("document", "text column: header name, or 0-based index for a file without header")
     label_col: str = option("label", "label column: header name, or 0-based index")
     tokens: str = option("word", "tokens of a text: words or characters", ("word", "char"))
-    min_freq: int = option(1, "keep tokens seen at least this often in training")
-    max_vocab: int = option(30000, "at most this many tokens (the rest are <unk>)")
-    max_len: int = option(200, "tokens (or steps) after this many are cut off")
-    embed: int = option(64, "token embedding size E (text only)")
+    min_freq: int = option(1, "keep tokens seen at least this often in training", at_least=1)
+    max_vocab: int = option(30000, "at most this many tokens (the rest are <unk>), <pad> and <unk> included",
+                            at_least=2)
+    max_len: int = option(200, "tokens (or steps) after this many are cut off", at_least=1)
+    embed: int = option(64, "token embedding size E (text only)", at_least=1)
     pool: str = option("last", "what the head reads: the final state (the lecture's many-to-one), "
                        "or the mean or max of the outputs over time", ("last", "mean", "max"))
 
@@ -119,13 +122,20 @@ class ClassifyTask:
 
     # ----- model and training ----------------------------------------------------------------
 
-    def build_model(self, rng) -> SequenceClassifier:
+    def model_options(self) -> dict:
+        """The model's constructor arguments (all but rng), from the config and the data."""
         c, m = self.config, self.meta
         common = dict(num_classes=len(m["labels"]["tokens"]), cell=c.cell, hidden=c.hidden, layers=c.layers,
-                      bidirectional=c.bidirectional, dropout=c.dropout, pool=c.pool, rng=rng)
+                      bidirectional=c.bidirectional, dropout=c.dropout, pool=c.pool)
         if m["kind"] == "ts":
-            return SequenceClassifier(input_size=m["input_size"], **common)
-        return SequenceClassifier(vocab_size=len(m["vocab"]["tokens"]), embed=c.embed, **common)
+            return dict(input_size=m["input_size"], **common)
+        return dict(vocab_size=len(m["vocab"]["tokens"]), embed=c.embed, **common)
+
+    def parameter_count(self) -> int:
+        return SequenceClassifier.parameter_count(**self.model_options())
+
+    def build_model(self, rng) -> SequenceClassifier:
+        return SequenceClassifier(**self.model_options(), rng=rng)
 
     def train_batches(self, rng):
         return padded_batches(*self.splits["train"], self.config.batch_size, rng)

@@ -39,8 +39,9 @@ from rnnlab.data._files import read_lines
 from rnnlab.data.dates import CALENDARS, calendar_features, dates_after, parse_dates
 from rnnlab.data.errors import DataError, data_error, text_as_file
 from rnnlab.data.series import Standardizer, read_csv_series, sliding_windows
+from rnnlab.errors import ConfigError
 from rnnlab.models.forecaster import OUTPUTS, RNN_INITS, Forecaster
-from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.config import TrainConfig, option
 
 
 @dataclass
@@ -50,10 +51,11 @@ class ForecastConfig(TrainConfig):
     columns: str = option("", "input columns, comma-separated (empty: every column except the date whose "
                           "first-row cell is a number)")
     target: str = option("", "the column to forecast (always also an input)")
-    window: int = option(14, "input steps per forecast")
-    horizon: int = option(1, "steps ahead: 1 forecasts the step right after the window")
-    test_size: int = option(365, "the last rows held out as test (e.g. 365 = the last year of daily data)")
-    dev_size: int = option(365, "rows before the test part held out as dev (picks the best epoch)")
+    window: int = option(14, "input steps per forecast", at_least=1)
+    horizon: int = option(1, "steps ahead: 1 forecasts the step right after the window", at_least=1)
+    test_size: int = option(365, "the last rows held out as test (e.g. 365 = the last year of daily data)",
+                           at_least=1)
+    dev_size: int = option(365, "rows before the test part held out as dev (picks the best epoch)", at_least=1)
     log_columns: str = option("", "input columns fed as log(1 + x), comma-separated: for skewed amounts "
                               "such as precipitation (values must be > -1; not the target)")
     calendar: str = option("none", "calendar inputs from the date: sin/cos of the day of the year "
@@ -67,9 +69,6 @@ class ForecastConfig(TrainConfig):
         super().validate()
         if not self.data or not self.target:
             raise ConfigError("options data (a CSV file) and target (a column name) must be given")
-        for name in ("window", "horizon", "test_size", "dev_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
         if self.target in _names(self.log_columns):
             raise ConfigError(f"the target {self.target!r} is forecast in its own units: leave it out of log_columns")
 
@@ -176,12 +175,18 @@ class ForecastTask:
 
     # ----- model and training ----------------------------------------------------------------
 
-    def build_model(self, rng) -> Forecaster:
+    def model_options(self) -> dict:
+        """The model's constructor arguments (all but rng), from the config and the data."""
         c = self.config
-        return Forecaster(input_size=len(self.meta["inputs"]), target_index=self.meta["target_index"],
-                          cell=c.cell, hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
-                          dropout=c.dropout, rng=rng, output=c.output,
-                          rnn_init=c.rnn_init)
+        return dict(input_size=len(self.meta["inputs"]), target_index=self.meta["target_index"],
+                    cell=c.cell, hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
+                    dropout=c.dropout, output=c.output, rnn_init=c.rnn_init)
+
+    def parameter_count(self) -> int:
+        return Forecaster.parameter_count(**self.model_options())
+
+    def build_model(self, rng) -> Forecaster:
+        return Forecaster(**self.model_options(), rng=rng)
 
     def train_batches(self, rng):
         X, y = self.splits["train"]

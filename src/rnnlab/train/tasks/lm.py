@@ -39,9 +39,10 @@ from rnnlab.data.batching import pad
 from rnnlab.data.errors import DataError
 from rnnlab.data.text import read_text
 from rnnlab.data.vocab import Vocab
+from rnnlab.errors import ConfigError
 from rnnlab.losses import log_softmax
 from rnnlab.models.charlm import CharLM
-from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.config import TrainConfig, option
 
 EVAL_CHUNK = 2000  # characters per forward pass when evaluating a long text (state carried)
 PREDICT_BATCH = 256  # lines scored together by predict
@@ -50,13 +51,16 @@ PREDICT_BATCH = 256  # lines scored together by predict
 @dataclass
 class LMConfig(TrainConfig):
     data: str = option("", "text file (UTF-8, .gz read too); its last characters are held out as dev, then test")
-    dev_fraction: float = option(0.05, "share of the characters held out as dev (just before the test part)")
-    test_fraction: float = option(0.05, "share of the characters held out as test (the end of the text)")
-    seq_len: int = option(100, "characters per stream in one batch: the length T of truncated BPTT")
-    embed: int = option(64, "character embedding size")
+    dev_fraction: float = option(0.05, "share of the characters held out as dev (just before the test part)",
+                                 above=0.0, below=1.0)
+    test_fraction: float = option(0.05, "share of the characters held out as test (the end of the text)",
+                                  above=0.0, below=1.0)
+    seq_len: int = option(100, "characters per stream in one batch: the length T of truncated BPTT", at_least=1)
+    embed: int = option(64, "character embedding size", at_least=1)
     state_reset: float = option(0.05, "chance that a stream starts a training batch from the zero state "
-                                "(where evaluation, scoring and sampling start) instead of its carried state")
-    batch_size: int = option(32, "parallel streams the training text is cut into (rows of a batch)")
+                                "(where evaluation, scoring and sampling start) instead of its carried state",
+                               at_least=0.0, at_most=1.0)
+    batch_size: int = option(32, "parallel streams the training text is cut into (rows of a batch)", at_least=1)
 
     def validate(self) -> None:
         super().validate()
@@ -64,13 +68,8 @@ class LMConfig(TrainConfig):
             raise ConfigError("option data must name a text file")
         if self.bidirectional:
             raise ConfigError("option bidirectional must be false: a language model reads left to right")
-        for name in ("seq_len", "embed"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.state_reset <= 1:
-            raise ConfigError(f"option state_reset must lie in [0, 1], got {self.state_reset}")
-        if not (0 < self.dev_fraction and 0 < self.test_fraction and self.dev_fraction + self.test_fraction < 1):
-            raise ConfigError(f"options dev_fraction and test_fraction must be positive with a sum below 1, "
+        if self.dev_fraction + self.test_fraction >= 1:
+            raise ConfigError(f"options dev_fraction and test_fraction must have a sum below 1, "
                               f"got {self.dev_fraction} and {self.test_fraction}")
 
 
@@ -148,10 +147,17 @@ class LanguageModelTask:
 
     # ----- model and training ----------------------------------------------------------------
 
-    def build_model(self, rng) -> CharLM:
+    def model_options(self) -> dict:
+        """The model's constructor arguments (all but rng), from the config and the data."""
         c = self.config
-        return CharLM(vocab_size=len(self.meta["chars"]), embed=c.embed, cell=c.cell, hidden=c.hidden,
-                      layers=c.layers, dropout=c.dropout, state_reset=c.state_reset, rng=rng)
+        return dict(vocab_size=len(self.meta["chars"]), embed=c.embed, cell=c.cell, hidden=c.hidden,
+                    layers=c.layers, dropout=c.dropout, state_reset=c.state_reset)
+
+    def parameter_count(self) -> int:
+        return CharLM.parameter_count(**self.model_options())
+
+    def build_model(self, rng) -> CharLM:
+        return CharLM(**self.model_options(), rng=rng)
 
     def train_batches(self, rng) -> list[tuple[np.ndarray, np.ndarray]]:
         """One epoch's batches in stream order (they must not be shuffled: each continues the
@@ -198,7 +204,7 @@ class LanguageModelTask:
     def generate(self, model, prime: str, length: int, temperature: float, rng) -> str:
         """The prime followed by ``length`` sampled characters (same rng state, same text)."""
         if not prime:
-            raise ValueError("the prime must hold at least one character")
+            raise ConfigError("--prime must hold at least one character")
         ids = self._encode(prime, "the prime", name_line=False)
         chars = self.meta["chars"]
         logits, carry = model.logits(ids[None, :])  # warm the state on the prime

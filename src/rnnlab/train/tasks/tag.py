@@ -22,8 +22,9 @@ from rnnlab.data.conllu import TAG_COLUMNS, read_conllu
 from rnnlab.data.errors import DataError
 from rnnlab.data.text import read_text
 from rnnlab.data.vocab import Vocab
+from rnnlab.errors import ConfigError
 from rnnlab.models.tagger import TagBatch, Tagger, real_positions
-from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.config import TrainConfig, option
 from rnnlab.train.tasks.common import padded_batches, split_off
 
 EVAL_BATCH = 128  # sentences per batch when evaluating or predicting
@@ -34,28 +35,26 @@ class TagConfig(TrainConfig):
     train: str = option("", "training treebank (.conllu or .conllu.gz)")
     dev: str = option("", "dev treebank (empty: hold out dev_fraction of the training sentences)")
     test: str = option("", "test treebank")
-    dev_fraction: float = option(0.1, "share of the training sentences held out as dev when no dev file is given")
+    dev_fraction: float = option(0.1, "share of the training sentences held out as dev when no dev file is given",
+                                 above=0.0, below=1.0)
     column: str = option("upos", "the tag to predict: universal (UPOS) or treebank-specific (XPOS)", TAG_COLUMNS)
     bidirectional: bool = option(True, "also read each sentence backwards")
-    embed: int = option(100, "word embedding size E")
-    char_embed: int = option(32, "character embedding size")
-    char_hidden: int = option(64, "hidden size of each direction of the character BiRNN")
-    max_word_chars: int = option(20, "a longer word keeps its first and last max_word_chars/2 characters")
-    min_freq: int = option(1, "keep words seen at least this often in training (the rest are <unk>)")
-    max_vocab: int = option(50000, "at most this many words (the rest are <unk>)")
+    embed: int = option(100, "word embedding size E", at_least=1)
+    char_embed: int = option(32, "character embedding size", at_least=1)
+    char_hidden: int = option(64, "hidden size of each direction of the character BiRNN", at_least=1)
+    max_word_chars: int = option(20, "a longer word keeps its first and last max_word_chars/2 characters",
+                                 at_least=1)
+    min_freq: int = option(1, "keep words seen at least this often in training (the rest are <unk>)", at_least=1)
+    max_vocab: int = option(50000, "at most this many words (the rest are <unk>), <pad> and <unk> included",
+                            at_least=2)
     lowercase: bool = option(True, "lowercase words for the word vocabulary (characters keep their case)")
     word_dropout: float = option(0.25, "a training word seen c times becomes <unk> with probability "
-                                       "word_dropout / (word_dropout + c): rare words most often (0: never)")
+                                       "word_dropout / (word_dropout + c): rare words most often (0: never)", at_least=0.0)
 
     def validate(self) -> None:
         super().validate()
         if not self.train or not self.test:
             raise ConfigError("options train and test must name files")
-        for name in ("embed", "char_embed", "char_hidden", "max_word_chars", "min_freq"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
-        if self.word_dropout < 0:
-            raise ConfigError(f"option word_dropout must be at least 0, got {self.word_dropout}")
 
 
 @dataclass
@@ -164,16 +163,24 @@ class TagTask:
 
     # ----- model and training ----------------------------------------------------------------
 
+    def model_options(self) -> dict:
+        """The model's constructor arguments (all but rng and the word dropout table)."""
+        c, m = self.config, self.meta
+        return dict(vocab_size=len(m["words"]["tokens"]), num_chars=len(m["chars"]["tokens"]),
+                    num_tags=len(m["tags"]["tokens"]), embed=c.embed, char_embed=c.char_embed,
+                    char_hidden=c.char_hidden, cell=c.cell, hidden=c.hidden, layers=c.layers,
+                    bidirectional=c.bidirectional, dropout=c.dropout)
+
+    def parameter_count(self) -> int:
+        return Tagger.parameter_count(**self.model_options())
+
     def build_model(self, rng: np.random.Generator) -> Tagger:
         c, m = self.config, self.meta
         # word dropout by frequency (Kiperwasser & Goldberg 2016): alpha / (alpha + count),
         # so words seen once or twice stand in for the unseen words of test time
         counts = np.array(m["word_counts"], dtype=np.float64)
         p_word = np.divide(c.word_dropout, c.word_dropout + counts, out=np.zeros_like(counts), where=counts > 0)
-        return Tagger(vocab_size=len(m["words"]["tokens"]), num_chars=len(m["chars"]["tokens"]),
-                      num_tags=len(m["tags"]["tokens"]), embed=c.embed, char_embed=c.char_embed,
-                      char_hidden=c.char_hidden, cell=c.cell, hidden=c.hidden, layers=c.layers,
-                      bidirectional=c.bidirectional, dropout=c.dropout, word_dropout=p_word, rng=rng)
+        return Tagger(**self.model_options(), word_dropout=p_word, rng=rng)
 
     def train_batches(self, rng: np.random.Generator) -> list[TagBatch]:
         return [batch for batch, _ in self._batches(self.splits["train"], self.config.batch_size, rng)]

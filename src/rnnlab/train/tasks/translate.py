@@ -45,9 +45,10 @@ import numpy as np
 from rnnlab.data.batching import length_bucketed_batches, pad
 from rnnlab.data.text import read_labelled_text, read_text, tokenize
 from rnnlab.data.vocab import Vocab
+from rnnlab.errors import ConfigError
 from rnnlab.models.decoding import beam_search, greedy_decode
 from rnnlab.models.seq2seq import ATTENTION, Seq2Seq, Seq2SeqBatch
-from rnnlab.train.config import ConfigError, TrainConfig, option
+from rnnlab.train.config import TrainConfig, option
 
 EVAL_BATCH = 200  # sentences decoded together
 GLUE = re.compile(r" ?(['’\-]) ?")  # detokenising: "j ' ai" -> "j'ai", "es - tu" -> "es-tu"
@@ -58,21 +59,21 @@ LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9)
 @dataclass
 class TranslateConfig(TrainConfig):
     data: str = option("", "TSV file of sentence pairs, no header (UTF-8; .gz read too)")
-    src_col: int = option(0, "0-based column of the source sentence")
-    tgt_col: int = option(1, "0-based column of the target sentence")
-    max_words: int = option(10, "keep pairs whose two sentences have at most this many words (0: all)")
-    test_size: int = option(2000, "pairs held out as the test split (drawn with split_seed)")
-    dev_size: int = option(1000, "pairs held out as the dev split")
-    split_seed: int = option(0, "random seed of the train/dev/test split")
+    src_col: int = option(0, "0-based column of the source sentence", at_least=0)
+    tgt_col: int = option(1, "0-based column of the target sentence", at_least=0)
+    max_words: int = option(10, "keep pairs whose two sentences have at most this many words (0: all)", at_least=0)
+    test_size: int = option(2000, "pairs held out as the test split (drawn with split_seed)", at_least=1)
+    dev_size: int = option(1000, "pairs held out as the dev split", at_least=1)
+    split_seed: int = option(0, "random seed of the train/dev/test split", at_least=0)
     src_tokens: str = option("word", "source tokens: words and punctuation, or characters", ("word", "char"))
     tgt_tokens: str = option("word", "target tokens: words and punctuation, or characters", ("word", "char"))
-    min_freq: int = option(1, "keep tokens seen at least this often in training (the rest are <unk>)")
-    max_vocab: int = option(30000, "at most this many tokens per language, specials included")
-    max_len: int = option(60, "the model reads at most this many source tokens (the rest are cut off)")
-    embed: int = option(256, "token embedding size E (both languages)")
+    min_freq: int = option(1, "keep tokens seen at least this often in training (the rest are <unk>)", at_least=1)
+    max_vocab: int = option(30000, "at most this many tokens per language, specials included", at_least=4)
+    max_len: int = option(60, "the model reads at most this many source tokens (the rest are cut off)", at_least=1)
+    embed: int = option(256, "token embedding size E (both languages)", at_least=1)
     attention: str = option("general", "Luong attention score, or none: the plain encoder-decoder", ATTENTION)
-    beam: int = option(5, "beam width for the bleu metric and for translating (1: greedy)")
-    alpha: float = option(0.6, "beam search length normalisation: log p / ((5 + length) / 6) ** alpha")
+    beam: int = option(5, "beam width for the bleu metric and for translating (1: greedy)", at_least=1)
+    alpha: float = option(0.6, "beam search length normalisation: log p / ((5 + length) / 6) ** alpha", at_least=0.0)
 
     def validate(self) -> None:
         super().validate()
@@ -80,14 +81,9 @@ class TranslateConfig(TrainConfig):
             raise ConfigError("option data must name a TSV file of sentence pairs")
         if self.cell != "lstm":
             raise ConfigError(f"option cell must be lstm for translate, got {self.cell!r}")
-        if self.src_col == self.tgt_col or min(self.src_col, self.tgt_col) < 0:
-            raise ConfigError(f"options src_col and tgt_col must be two different columns >= 0, "
+        if self.src_col == self.tgt_col:
+            raise ConfigError(f"options src_col and tgt_col must be two different columns, "
                               f"got {self.src_col} and {self.tgt_col}")
-        for name in ("test_size", "dev_size", "min_freq", "max_len", "embed", "beam"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
-        if self.max_words < 0 or self.alpha < 0:
-            raise ConfigError(f"options max_words and alpha must be >= 0, got {self.max_words} and {self.alpha}")
         if self.bidirectional and self.hidden % 2:
             raise ConfigError(f"option hidden must be even with a bidirectional encoder, got {self.hidden}")
 
@@ -188,11 +184,18 @@ class TranslateTask:
 
     # ----- model and training ------------------------------------------------------------------
 
-    def build_model(self, rng) -> Seq2Seq:
+    def model_options(self) -> dict:
+        """The model's constructor arguments (all but rng), from the config and the data."""
         c = self.config
-        return Seq2Seq(src_vocab=len(self.src_vocab), tgt_vocab=len(self.tgt_vocab), embed=c.embed,
-                       hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
-                       attention=c.attention, dropout=c.dropout, rng=rng)
+        return dict(src_vocab=len(self.src_vocab), tgt_vocab=len(self.tgt_vocab), embed=c.embed,
+                    hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
+                    attention=c.attention, dropout=c.dropout)
+
+    def parameter_count(self) -> int:
+        return Seq2Seq.parameter_count(**self.model_options())
+
+    def build_model(self, rng) -> Seq2Seq:
+        return Seq2Seq(**self.model_options(), rng=rng)
 
     def _batch(self, data: Pairs, idx) -> Seq2SeqBatch:
         src, src_lengths = pad([data.src[i] for i in idx])

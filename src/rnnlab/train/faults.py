@@ -1,0 +1,42 @@
+"""Fault injection for the tests that prove a run survives anything.
+
+The trainer and the checkpoint writer call ``fault_point(name)`` at the moments where a
+crash would hurt most: right after a batch, after a checkpoint's bytes are on disk but
+before it is renamed into place, between the two checkpoints of an epoch's end, before the
+log line is written. Normally this does nothing. With the environment variable
+
+    RNNLAB_FAULT="NAME[@K][:SIGNAL]"      e.g.  RNNLAB_FAULT="written:last.npz@2:KILL"
+
+the process sends itself SIGNAL (KILL, INT or TERM; KILL by default) the K-th time
+(default: the first) it reaches the point NAME, so a test can stop a real ``rnnlab train``
+at exactly that moment, every time, instead of hoping a timer lands there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "RNNLAB_FAULT"
+_SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM}
+_reached: dict[str, int] = {}
+
+
+def parse_fault(spec: str) -> tuple[str, int, int]:
+    """'NAME[@K][:SIGNAL]' -> (NAME, K, signal number)."""
+    point, _, sig = spec.partition(":")
+    point, _, count = point.partition("@")
+    return point, int(count) if count else 1, _SIGNALS[sig.upper() or "KILL"]
+
+
+def fault_point(name: str) -> None:
+    """Send the configured signal to this process if ``name`` is the armed point."""
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    point, count, sig = parse_fault(spec)
+    if point != name:
+        return
+    _reached[name] = _reached.get(name, 0) + 1
+    if _reached[name] == count:
+        os.kill(os.getpid(), sig)
