@@ -122,3 +122,25 @@ def test_bad_options_are_named(slices, capsys):
     assert main(["train", "tag", "--train", str(slices / "train.conllu"), "--test", str(slices / "test.conllu"),
                  "--out", str(slices / "x"), "--word-dropout", "-1"]) == 1
     assert "--word-dropout must be at least 0.0, got -1.0" in capsys.readouterr().err
+
+
+def test_a_tag_never_seen_in_training_is_named_by_its_line_in_the_file(slices, tmp_path, capsys):
+    """Also when dev is split off the training file: the line is the file's, not the split's."""
+    from rnnlab.train.tasks.common import split_off
+
+    blocks = _sentences(slices / "train.conllu")[:40]
+    _, held = split_off(len(blocks), 0.25, 0)  # the sentences the tagger holds out as dev
+    rows = blocks[held[1]].split("\n")
+    k = next(i for i, row in enumerate(rows) if row.split("\t")[0] == "2")
+    cells = rows[k].split("\t")
+    cells[3] = "RARE"
+    rows[k] = "\t".join(cells)
+    blocks[held[1]] = "\n".join(rows)
+    text = "\n\n".join(blocks) + "\n\n"
+    line = text[: text.index("\tRARE\t")].count("\n") + 1
+    (tmp_path / "train.conllu").write_text(text, encoding="utf-8")
+    assert main(["train", "tag", "--train", str(tmp_path / "train.conllu"), "--test", str(slices / "test.conllu"),
+                 "--dev-fraction", "0.25", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert f"train.conllu, line {line}: the UPOS tag 'RARE' was never seen in training" in err
+    assert not (tmp_path / "run").exists()

@@ -184,3 +184,115 @@ def test_an_existing_run_is_never_overwritten(data, capsys):
     capsys.readouterr()
     assert main(["train", "classify", "--config", str(config), "--out", str(out)]) == 1
     assert "already holds files" in capsys.readouterr().err
+
+
+# ----- every failure is one line that names what to fix ---------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "nan"], "--lr must be a finite number, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["--lr", "-0.1"], "--lr must be greater than 0.0, got -0.1"),
+    (["--clip", "nan"], "--clip must be a finite number, got nan"),
+    (["--seed", "-1"], "--seed must be at least 0, got -1"),
+    (["--max-len", "0"], "--max-len must be at least 1, got 0"),
+    (["--patience", "-1"], "--patience must be at least 0, got -1"),
+    (["--dropout", "1"], r"--dropout must be in [0.0, 1.0), got 1.0"),
+    (["--hidden", "1000000"], "the model would have 4e+12 parameters, 58.2 TB for weights, gradients and Adam's"),
+    (["--embed", "1000000000"], "the model would have 4.3e+10 parameters"),
+])
+def test_bad_numbers_are_refused_up_front_and_leave_nothing_behind(data, capsys, args, message):
+    tmp_path, config = data
+    out = tmp_path / "r"
+    assert main(["train", "classify", "--config", str(config), "--out", str(out), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rnnlab: error: ") and message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_nan_in_the_config_file_is_named_with_the_file(data, capsys):
+    tmp_path, config = data
+    config.write_text(config.read_text().replace("lr = 0.01", "lr = nan"))
+    assert main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
+    assert f"{config}: option lr must be a finite number, got nan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "RUN", "--temperature", "nan"], "--temperature must be a finite number > 0, got nan"),
+    (["generate", "RUN", "--temperature", "inf"], "--temperature must be a finite number > 0, got inf"),
+    (["demo", "--steps", "-1"], "--steps must be at least 1, got -1"),
+    (["demo", "--lr", "nan"], "--lr must be a finite number, got nan"),
+    (["tour", "--seed", "-1"], "--seed must be at least 0, got -1"),
+])
+def test_other_commands_check_their_numbers_first(data, capsys, argv, message):
+    tmp_path, config = data
+    run = tmp_path / "run"
+    if "RUN" in argv:
+        main(["train", "lm", "--data", str(_text(tmp_path)), "--hidden", "4", "--embed", "3", "--seq-len", "8",
+              "--batch-size", "2", "--epochs", "1", "--out", str(run)])
+        capsys.readouterr()
+    assert main([str(run) if a == "RUN" else a for a in argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def _text(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text("the quick brown fox jumps over the lazy dog\n" * 20, encoding="utf-8")
+    return path
+
+
+def test_a_forged_array_header_is_refused_before_allocating(data, capsys):
+    import io
+    import zipfile
+
+    tmp_path, config = data
+    out = tmp_path / "run"
+    main(["train", "classify", "--config", str(config), "--out", str(out)])
+    with zipfile.ZipFile(out / "best.npz") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**11,)})
+    members["param/head.b.npy"] = np.lib.format.magic(1, 0) + header.getvalue()[8:] + b"\0" * 8
+    with zipfile.ZipFile(out / "best.npz", "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    capsys.readouterr()
+    assert main(["predict", str(out), str(tmp_path / "test.tsv")]) == 1
+    err = capsys.readouterr().err
+    assert f"{out}/best.npz: array param/head.b declares shape (100000000000,)" in err and len(err.splitlines()) == 1
+
+
+def test_metrics_stay_valid_json_when_a_ratio_is_undefined(tmp_path, capsys):
+    """A constant target makes the persistence baseline's error 0 and mae_ratio undefined: null, not NaN."""
+    rows = ["date,x,y"] + [f"2020/01/{k + 1:02d},{k % 7},5.0" for k in range(30)]
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with np.errstate(all="ignore"):
+        assert main(["train", "forecast", "--data", str(tmp_path / "c.csv"), "--target", "y", "--window", "3",
+                     "--test-size", "5", "--dev-size", "5", "--epochs", "2", "--hidden", "4",
+                     "--out", str(tmp_path / "run")]) == 0
+
+    def no_constants(name):
+        raise AssertionError(f"{name} in JSON")
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(), parse_constant=no_constants)
+    assert metrics["test"]["mae_ratio"] is None
+    for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines():
+        assert json.loads(line, parse_constant=no_constants)["dev_mae_ratio"] is None
+    json.loads(capsys.readouterr().out.splitlines()[-2], parse_constant=no_constants)
+
+
+def test_only_rnnlabs_own_errors_are_one_liners_and_rnnlab_debug_shows_the_traceback(data, capsys, monkeypatch):
+    tmp_path, config = data
+    from rnnlab.models.classifier import SequenceClassifier
+
+    def a_genuine_bug(self, batch, rng, carry=None):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", a_genuine_bug)
+    with pytest.raises(ValueError, match="could not be broadcast"):  # not disguised as bad input
+        main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "a")])
+    monkeypatch.setenv("RNNLAB_DEBUG", "1")
+    from rnnlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--lr must be a finite number"):
+        main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "b"), "--lr", "nan"])

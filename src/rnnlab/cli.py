@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from rnnlab import __version__
+from rnnlab.atomic import json_safe
 from rnnlab.errors import CommandError, RnnlabError
 from rnnlab.memory import keep_freed_memory
 
@@ -41,12 +42,12 @@ def _train(args) -> int:
         if args.config or overrides or args.out:
             raise CommandError("--resume continues a run with its saved config: give no --config, --out or options")
         with RunDirectory.open(args.resume) as run:
-            config, checkpoint = saved_config(Task, run.path)
+            config, checkpoint, source = saved_config(Task, run.path)
             task = Task(config)
             task.prepare()
             if checkpoint is not None and json.loads(json.dumps(task.meta)) != checkpoint.meta.get("meta"):
-                raise CommandError(f"{run.path}: the data no longer gives the vocabularies this run was started with")
-            check_model_fits(task, source=f"{run.path}")
+                raise CommandError(f"{source}: the data no longer gives the vocabularies this run was started with")
+            check_model_fits(task, source=source)
             metrics = fit(task, config, run, checkpoint)
     else:
         if not args.out:
@@ -57,7 +58,7 @@ def _train(args) -> int:
         check_model_fits(task)
         with RunDirectory.create(args.out) as run:
             metrics = fit(task, config, run)
-    print(json.dumps({k: metrics[k] for k in ("dev", "test")}, indent=None))
+    print(json.dumps(json_safe({k: metrics[k] for k in ("dev", "test")}), allow_nan=False))
     print(f"wrote {run.path}/metrics.json, curves.png, log.jsonl and the checkpoints best.npz, last.npz")
     return 0
 
@@ -74,7 +75,7 @@ def _eval(args) -> int:
     data = task.encode_file(args.data)
     metrics = task.evaluate(model, data=data)
     if args.json:
-        print(json.dumps(metrics))
+        print(json.dumps(json_safe(metrics), allow_nan=False))
     else:
         print("  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     return 0

@@ -38,6 +38,16 @@ def test_words_and_upos(tmp_path):
     assert [len(s) for s in sentences] == [5, 3]
 
 
+def test_each_word_keeps_its_line_in_the_file(tmp_path):
+    text = TWO_SENTENCES
+    sentences = read_conllu(write(tmp_path, text))
+    rows = text.split("\n")
+    assert [len(s.lines) for s in sentences] == [5, 3]
+    for sentence in sentences:
+        for word, line in zip(sentence.words, sentence.lines):
+            assert rows[line - 1].split("\t")[1] == word
+
+
 def test_xpos(tmp_path):
     sentences = read_conllu(write(tmp_path, TWO_SENTENCES), column="xpos")
     assert sentences[0].tags == ["PRP", "VBP", "RB", "VB", "."]

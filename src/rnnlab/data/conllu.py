@@ -30,10 +30,11 @@ TAG_COLUMNS = ("upos", "xpos")
 
 @dataclass
 class Sentence:
-    """One sentence: ``words[t]`` is tagged ``tags[t]``; both have length T."""
+    """One sentence: ``words[t]`` is tagged ``tags[t]`` on line ``lines[t]`` of its file."""
 
     words: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list, compare=False)  # where, not what
 
     def __len__(self) -> int:
         return len(self.words)
@@ -80,6 +81,7 @@ def read_conllu(path: str | Path, column: str = "upos", require_tags: bool = Tru
                              f"(column {tag_index + 1} is '_')", number)
         current.words.append(token["form"])
         current.tags.append(tag)
+        current.lines.append(number)
     if current.words:
         sentences.append(current)
     if not sentences:

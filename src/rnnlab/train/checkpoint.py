@@ -28,8 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -39,13 +37,13 @@ from typing import Any
 import numpy as np
 
 from rnnlab import __version__
-from rnnlab.errors import CheckpointError, RunDirError
-from rnnlab.train.faults import fault_point
+from rnnlab.atomic import atomic_write, json_safe
+from rnnlab.errors import CheckpointError
+from rnnlab.faults import fault_point
 
 FORMAT = 2  # 1: rnnlab 0.1.0's NAME.npz + NAME.json pair; 2: one archive with meta.json inside
 META_MEMBER = "meta.json"
 GROUPS = ("param", "optim", "carry")
-TEMP_PREFIX = ".rnnlab-tmp-"  # every temporary file rnnlab writes into a run directory
 
 
 @dataclass
@@ -58,70 +56,9 @@ class Checkpoint:
     carry: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def json_safe(value):
-    """``value`` with every non-finite float replaced by None, so it is valid JSON (NaN is not)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
 # ----------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------
-
-
-def atomic_write(path: Path, write, what: str = "file") -> None:
-    """Write ``path`` through ``write(fh)`` into a temporary file beside it, fsync, rename.
-
-    A failure (a full disk, no permission) leaves the old file as it was, removes the
-    temporary file, and is a ``RunDirError`` naming ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise RunDirError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        fault_point(f"written:{path.name}")
-        os.replace(tmp, path)
-        _fsync_directory(path.parent)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise RunDirError(f"{path}: cannot write the {what} ({exc.strerror or exc}); "
-                          f"the previous version, if any, is intact") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def remove_temporaries(run_dir: Path) -> list[Path]:
-    """Delete what an interrupted writer left in run_dir (only rnnlab's own temporaries)."""
-    removed = []
-    for path in Path(run_dir).glob(f"{TEMP_PREFIX}*"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
 
 
 def _c_order(array: np.ndarray) -> np.ndarray:
@@ -154,6 +91,8 @@ def save_checkpoint(run_dir: Path, name: str, params: dict[str, np.ndarray], opt
             for key, array in arrays.items():
                 with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, _c_order(array), allow_pickle=False)
+            fh.flush()
+            fault_point(f"half-written-{name}.npz")  # the arrays on disk, the metadata not yet
             archive.writestr(META_MEMBER, text)
 
     atomic_write(Path(run_dir) / f"{name}.npz", write, f"checkpoint '{name}'")

@@ -52,11 +52,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from rnnlab.atomic import json_safe
 from rnnlab.errors import CheckpointError, RnnlabError, RunDirError
+from rnnlab.faults import fault_point
 from rnnlab.optim import Adam, clip_grad_norm
-from rnnlab.train.checkpoint import Checkpoint, json_safe, load_checkpoint, save_checkpoint
+from rnnlab.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import config_to_dict
-from rnnlab.train.faults import fault_point
 from rnnlab.train.rundir import RunDirectory
 
 
@@ -293,6 +294,7 @@ class _Trainer:
         p, task, config = self.progress, self.task, self.config
         try:
             with signals.interruptible():
+                fault_point("evaluating")
                 dev = task.evaluate(self.model, "dev")
         except KeyboardInterrupt:
             self.stop(signals.requested or signal.SIGINT)

@@ -51,13 +51,15 @@ def _task_with_meta(Task, config, meta, source: str):
     return task
 
 
-def saved_config(Task, run_dir: Path) -> tuple[object, Checkpoint | None]:
-    """The config to resume the run in run_dir with, and its last checkpoint (None when the
-    run was stopped before its first checkpoint: it then restarts from its config.json)."""
+def saved_config(Task, run_dir: Path) -> tuple[object, Checkpoint | None, str]:
+    """The config to resume the run in run_dir with, its last checkpoint (None when the run
+    was stopped before its first checkpoint: it then restarts from its config.json), and
+    the file they came from."""
     run_dir = Path(run_dir)
     if checkpoint_exists(run_dir, "last"):
+        source = f"{run_dir}/last.npz"
         checkpoint = load_checkpoint(run_dir, "last", task=Task.name)
-        return config_from_dict(Task.Config, checkpoint.meta.get("config"), f"{run_dir}/last.npz"), checkpoint
+        return config_from_dict(Task.Config, checkpoint.meta.get("config"), source), checkpoint, source
     path = run_dir / "config.json"
     if not path.is_file():
         raise RunDirError(f"{run_dir}: no run to resume here (neither last.npz nor config.json)")
@@ -70,7 +72,7 @@ def saved_config(Task, run_dir: Path) -> tuple[object, Checkpoint | None]:
     saved_task = data.pop("task", Task.name)
     if saved_task != Task.name:
         raise CheckpointError(f"{path}: the run is for task '{saved_task}', not '{Task.name}'")
-    return config_from_dict(Task.Config, data, str(path)), None
+    return config_from_dict(Task.Config, data, str(path)), None, str(path)
 
 
 def memory_limit() -> int | None:
@@ -88,7 +90,7 @@ def memory_limit() -> int | None:
     return limit
 
 
-def check_model_fits(task, copies: int = TRAINING_COPIES, source: str = "the options") -> None:
+def check_model_fits(task, copies: int = TRAINING_COPIES, source: str | None = None) -> None:
     """Refuse a model whose weights (x ``copies``: gradients and Adam's moments when
     training) would not fit in this machine's memory, before anything is allocated."""
     count = task.parameter_count()
@@ -96,7 +98,7 @@ def check_model_fits(task, copies: int = TRAINING_COPIES, source: str = "the opt
     limit = memory_limit()
     if limit is not None and need > limit:
         what = "weights, gradients and Adam's two moments" if copies == TRAINING_COPIES else "its weights"
-        raise ConfigError(f"{source}: the model would have {count:.3g} parameters, {_size(need)} for {what}, "
+        raise ConfigError(f"{source + ': ' if source else ''}the model would have {count:.3g} parameters, {_size(need)} for {what}, "
                           f"more than this machine's {_size(limit)} of memory: choose smaller sizes "
                           f"(--hidden, --embed, --layers)")
 

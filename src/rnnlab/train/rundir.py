@@ -22,8 +22,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from rnnlab.atomic import TEMP_PREFIX, atomic_write, json_safe, remove_temporaries
 from rnnlab.errors import RunDirError
-from rnnlab.train.checkpoint import TEMP_PREFIX, atomic_write, json_safe, remove_temporaries
 
 LOCK_FILE = ".rnnlab.lock"
 OWNER_FILE = ".rnnlab.owner"
@@ -54,7 +54,7 @@ class RunDirectory:
     @classmethod
     def create(cls, path: str | Path) -> RunDirectory:
         """Lock a new (or empty) run directory, making it and its parents if needed."""
-        path = Path(path)
+        path = _as_the_kernel_reads_it(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a directory: choose another --out")
         created = [p for p in (path, *path.parents) if not p.exists()][::-1]
@@ -80,7 +80,7 @@ class RunDirectory:
     @classmethod
     def open(cls, path: str | Path) -> RunDirectory:
         """Lock an existing run directory to continue the run in it."""
-        path = Path(path)
+        path = _as_the_kernel_reads_it(path)
         if not path.is_dir():
             raise RunDirError(f"{path}: no such run directory")
         run = cls(path, _acquire(path), [])
@@ -132,6 +132,14 @@ class RunDirectory:
                 fh.flush()
         except OSError as exc:
             raise RunDirError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _as_the_kernel_reads_it(path: str | Path) -> Path:
+    """``path``, with symbolic links resolved when it holds '..': the kernel reads LINK/..
+    as the parent of LINK's target, but Python's path functions (tempfile's among them)
+    drop 'LINK/..' as text, and would write somewhere else."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if ".." in path.parts else path
 
 
 def _acquire(path: Path) -> FileLock:

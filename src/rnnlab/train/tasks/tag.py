@@ -19,7 +19,7 @@ import numpy as np
 
 from rnnlab.data.batching import pad
 from rnnlab.data.conllu import TAG_COLUMNS, read_conllu
-from rnnlab.data.errors import DataError
+from rnnlab.data.errors import data_error
 from rnnlab.data.text import read_text
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
@@ -108,15 +108,20 @@ class TagTask:
         self.meta = {"words": words.to_dict(), "chars": chars.to_dict(), "tags": tags.to_dict(),
                      "word_counts": [0 if w in words.specials else counts[w] for w in words.tokens]}
         self.splits["train"] = self._encode([s.words for s in train], [s.tags for s in train], c.train)
-        self.splits["dev"] = self._encode([s.words for s in dev], [s.tags for s in dev], c.dev or c.train)
+        self.splits["dev"] = self._encode([s.words for s in dev], [s.tags for s in dev], c.dev or c.train,
+                                          [s.lines for s in dev])
         self.splits["test"] = self.encode_file(c.test)
 
     def encode_file(self, path: str) -> TagData:
         """A labelled treebank, encoded with the training vocabularies (for ``rnnlab eval``)."""
         sentences = read_conllu(path, self.config.column)
-        return self._encode([s.words for s in sentences], [s.tags for s in sentences], path)
+        return self._encode([s.words for s in sentences], [s.tags for s in sentences], path,
+                            [s.lines for s in sentences])
 
-    def _encode(self, sentences: list[list[str]], tags: list[list[str]] | None, path: str) -> TagData:
+    def _encode(self, sentences: list[list[str]], tags: list[list[str]] | None, path: str,
+                lines: list[list[int]] | None = None) -> TagData:
+        """Ids of every sentence; ``lines[k][t]``, the file line of word t of sentence k,
+        names where an unseen tag is."""
         words = Vocab.from_dict(self.meta["words"])
         chars = Vocab.from_dict(self.meta["chars"])
         tag_vocab = Vocab.from_dict(self.meta["tags"])
@@ -132,16 +137,16 @@ class TagTask:
             word_col = words.encode(self._word_key(w) for w in sentence)
             form_col = np.array([form_ids[w] for w in sentence], dtype=np.int64)
             tag_col = np.zeros(len(sentence), dtype=np.int64) if tags is None else self._tag_ids(
-                tag_vocab, tags[k], path, k)
+                tag_vocab, tags[k], path, lines[k] if lines else None)
             columns.append(np.stack([word_col, form_col, tag_col], axis=1))
         return TagData(columns, form_chars)
 
-    def _tag_ids(self, tag_vocab: Vocab, tags: list[str], path: str, k: int) -> np.ndarray:
+    def _tag_ids(self, tag_vocab: Vocab, tags: list[str], path: str, lines: list[int] | None) -> np.ndarray:
         ids = [tag_vocab.id_of(t) for t in tags]
         if None in ids:
-            tag = tags[ids.index(None)]
-            raise DataError(f"{path}: sentence {k + 1} has the {self.config.column.upper()} tag {tag!r}, "
-                            f"never seen in training (known tags: {' '.join(tag_vocab.tokens)})")
+            t = ids.index(None)
+            raise data_error(path, f"the {self.config.column.upper()} tag {tags[t]!r} was never seen in training "
+                             f"(known tags: {' '.join(tag_vocab.tokens)})", lines[t] if lines else None)
         return np.array(ids, dtype=np.int64)
 
     def _batches(self, data: TagData, batch_size: int, rng=None) -> list[tuple[TagBatch, np.ndarray]]:

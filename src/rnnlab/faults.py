@@ -5,11 +5,18 @@ crash would hurt most: right after a batch, after a checkpoint's bytes are on di
 before it is renamed into place, between the two checkpoints of an epoch's end, before the
 log line is written. Normally this does nothing. With the environment variable
 
-    RNNLAB_FAULT="NAME[@K][:SIGNAL]"      e.g.  RNNLAB_FAULT="written:last.npz@2:KILL"
+    RNNLAB_FAULT="NAME[@K][:SIGNAL]"      e.g.  RNNLAB_FAULT="written-last.npz@2:KILL"
 
-the process sends itself SIGNAL (KILL, INT or TERM; KILL by default) the K-th time
+the process sends itself SIGNAL (KILL, INT, TERM or STOP; KILL by default) the K-th time
 (default: the first) it reaches the point NAME, so a test can stop a real ``rnnlab train``
-at exactly that moment, every time, instead of hoping a timer lands there.
+at exactly that moment, every time, instead of hoping a timer lands there (STOP freezes
+it there, holding its run directory, until the test sends SIGCONT).
+
+The points: ``batch`` (after each optimizer step), ``evaluating`` (before the dev
+evaluation), ``evaluated``, ``saved-best`` (between the two checkpoints of an epoch's
+end), ``saved-last`` (before the log line), ``half-written-NAME.npz`` (a checkpoint's
+arrays are on disk under a temporary name, its metadata not yet) and ``written-FILE`` (a
+file's bytes are all on disk under a temporary name, not yet renamed to FILE).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import os
 import signal
 
 ENV = "RNNLAB_FAULT"
-_SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM}
+_SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 _reached: dict[str, int] = {}
 
 
