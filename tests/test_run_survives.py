@@ -274,3 +274,26 @@ def test_an_edited_last_checkpoint_is_named_and_never_trained_on(stopped_run, tm
     _edit_meta(out / "last.npz", change)
     line = error_line(rnnlab("train", "classify", "--resume", out, check=1))
     assert f"{out}/last.npz" in line and message in line
+
+
+def test_a_checkpoint_of_rnnlab_0_1_0_is_not_resumed_and_says_why(stopped_run, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_bytes((stopped_run / "config.json").read_bytes())
+    checkpoint = load_checkpoint(stopped_run, "last")
+    np.savez(out / "last.npz", **{f"param/{k}": v for k, v in checkpoint.params.items()})
+    (out / "last.json").write_text(json.dumps({"task": "classify", "rnnlab_version": "0.1.0", "config":
+                                               checkpoint.meta["config"], "arrays": sorted(
+                                                   f"param/{k}" for k in checkpoint.params)}))
+    line = error_line(rnnlab("train", "classify", "--resume", out, check=1))
+    assert "written by rnnlab 0.1.0 in checkpoint format 1" in line and "not resume" in line
+
+
+def test_a_run_saved_every_batch_and_killed_resumes_from_inside_the_epoch(tasks, reference, tmp_path):
+    """--save-minutes: the language model's last checkpoint inside an epoch, its carried state included."""
+    out = tmp_path / "run"
+    rnnlab("train", *tasks["lm"], "--save-minutes", "1e-9", "--out", out, fault="batch@40:KILL", check=KILLED)
+    progress = load_checkpoint(out, "last").meta["progress"]
+    assert progress["batch"] > 0 and load_checkpoint(out, "last").carry  # saved inside the epoch, with the state
+    rnnlab("train", "lm", "--resume", out, check=0)
+    assert_same_run(reference / "lm", out)

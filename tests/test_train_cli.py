@@ -101,6 +101,37 @@ def test_interrupted_run_resumes_to_the_same_result(data, monkeypatch, capsys):
     assert json.loads((whole / "metrics.json").read_text())["test"] == json.loads((parts / "metrics.json").read_text())["test"]
 
 
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_previous_checkpoint(data, monkeypatch, capsys):
+    tmp_path, config = data
+    out = tmp_path / "run"
+    from rnnlab.models.classifier import SequenceClassifier
+
+    original, calls = SequenceClassifier.loss_and_grads, {"n": 0}
+
+    def ctrl_c_twice_in_the_second_epoch(self, batch, rng, carry=None):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, batch, rng, carry)
+
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", ctrl_c_twice_in_the_second_epoch)
+    assert main(["train", "classify", "--config", str(config), "--out", str(out)]) == 130
+    assert "SIGINT twice: stopped at once" in capsys.readouterr().err
+    assert load_checkpoint(out, "last").meta["progress"]["epoch"] == 1  # the end of epoch 1, not a half batch
+    monkeypatch.setattr(SequenceClassifier, "loss_and_grads", original)
+    assert main(["train", "classify", "--resume", str(out)]) == 0
+
+
+def test_a_dev_metric_that_is_not_finite_stops_the_run(data, monkeypatch, capsys):
+    tmp_path, config = data
+    from rnnlab.train.tasks.classify import ClassifyTask
+
+    monkeypatch.setattr(ClassifyTask, "evaluate", lambda self, model, split="dev", data=None: {"accuracy": float("nan")})
+    assert main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "run")]) == 1
+    assert "training diverged: the dev accuracy became nan at epoch 1" in capsys.readouterr().err
+
+
 def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(data, monkeypatch, capsys):
     tmp_path, config = data
     out = tmp_path / "run"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab import __version__
 from rnnlab.errors import CheckpointError, ConfigError, RunDirError
-from rnnlab.train.checkpoint import Checkpoint, checkpoint_exists, load_checkpoint
+from rnnlab.train.checkpoint import FORMAT, Checkpoint, checkpoint_exists, load_checkpoint
 from rnnlab.train.config import config_from_dict
 from rnnlab.train.loop import load_params
 from rnnlab.train.tasks import TASKS, task_class
@@ -59,6 +60,10 @@ def saved_config(Task, run_dir: Path) -> tuple[object, Checkpoint | None, str]:
     if checkpoint_exists(run_dir, "last"):
         source = f"{run_dir}/last.npz"
         checkpoint = load_checkpoint(run_dir, "last", task=Task.name)
+        if checkpoint.meta.get("format") != FORMAT:
+            raise CheckpointError(f"{source}: written by rnnlab {checkpoint.meta.get('rnnlab_version', '0.1.0')} "
+                                  f"in checkpoint format {checkpoint.meta.get('format', 1)}, which rnnlab {__version__} "
+                                  f"can evaluate and predict with but not resume; start a new run")
         return config_from_dict(Task.Config, checkpoint.meta.get("config"), source), checkpoint, source
     path = run_dir / "config.json"
     if not path.is_file():
