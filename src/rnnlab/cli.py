@@ -1,8 +1,10 @@
 """The ``rnnlab`` command. It parses arguments and calls train/ and the tasks; no maths here.
 
-Every expected failure (a bad file, a bad option, a damaged checkpoint, a diverged run)
-ends with one line ``rnnlab: error: ...`` on stderr and a non-zero exit code, never a
-traceback.
+Every expected failure (a bad file, option, checkpoint or run directory, a diverged run:
+any ``rnnlab.errors.RnnlabError``, and a system error on a named file such as a full disk)
+ends with one line ``rnnlab: error: ...`` on stderr and exit code 1. Anything else is a
+bug and keeps its traceback; ``RNNLAB_DEBUG=1`` shows the traceback of every error. An
+interrupted training run exits with 128 + the signal's number (130 for Ctrl-C).
 """
 
 from __future__ import annotations
