@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.models.charlm import CharLM, reset_streams
+from rnnlab.models.charlm import CharLM, StreamBatch, reset_streams
 from rnnlab.train.tasks.lm import sample, stream_batches, stream_loss
 
 V, E, H, N, T = 7, 3, 4, 2, 5  # all different, so a transpose or a swapped axis cannot hide
@@ -38,7 +38,7 @@ def test_gradients_of_every_parameter_match_finite_differences(cell, layers, dro
     model = _model(cell, layers, dropout, state_reset=reset)
     _randomize(model)
     data = np.random.default_rng(3)
-    batch = (data.integers(0, V, (N, T)), data.integers(0, V, (N, T)))
+    batch = StreamBatch(data.integers(0, V, (N, T)), data.integers(0, V, (N, T)))
     carry = _carry(cell, layers)
 
     def loss():  # the same dropout masks and state resets on every call
@@ -74,7 +74,7 @@ def test_two_batches_with_the_carry_equal_one_long_batch(cell):
         np.testing.assert_allclose(carry[k], state[k], rtol=1e-12, atol=1e-12)
 
     # training returns the same carry, the state after the batch, as a dict of (L, N, H) arrays
-    _, _, train_carry = model.loss_and_grads((x[:, :T], x[:, 1 : T + 1]), None, None)
+    _, _, train_carry = model.loss_and_grads(StreamBatch(x[:, :T], x[:, 1 : T + 1]), None, None)
     assert set(train_carry) == ({"h", "c"} if cell == "lstm" else {"h"})
     np.testing.assert_allclose(train_carry["h"], model.logits(x[:, :T])[1]["h"], rtol=1e-12, atol=1e-12)
     assert train_carry["h"].shape == (2, N, H)
@@ -90,7 +90,7 @@ def test_state_reset_zeroes_whole_streams_only_when_training():
     assert reset_streams(carry, 0.5, None) is carry and reset_streams(carry, 0.0, np.random.default_rng()) is carry
 
     model = _model(state_reset=1.0)
-    batch = tuple(np.random.default_rng(8).integers(0, V, (2, N, T)))
+    batch = StreamBatch(*np.random.default_rng(8).integers(0, V, (2, N, T)))
     always_reset, _, _ = model.loss_and_grads(batch, np.random.default_rng(0), carry)
     assert always_reset == model.loss_and_grads(batch, None, None)[0]  # = a fresh start
     assert model.loss_and_grads(batch, None, carry)[0] != always_reset  # rng None: no reset
@@ -99,7 +99,7 @@ def test_state_reset_zeroes_whole_streams_only_when_training():
 def test_the_loss_is_the_mean_cross_entropy_in_nats():
     model = _model()
     x, y = np.random.default_rng(6).integers(0, V, (2, N, T))
-    loss, _, _ = model.loss_and_grads((x, y), None, None)
+    loss, _, _ = model.loss_and_grads(StreamBatch(x, y), None, None)
     logits, _ = model.logits(x)
     z = logits - logits.max(axis=2, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
@@ -111,11 +111,11 @@ def test_streams_are_contiguous_and_batches_continue_each_other():
     batches = stream_batches(ids, batch_size=4, seq_len=10, offset=3)
     S = (1000 - 3 - 1) // 4
     assert len(batches) == S // 10
-    for (x, y), (x_next, _) in zip(batches, batches[1:]):
-        assert x.shape == y.shape == (4, 10)
-        np.testing.assert_array_equal(y, x + 1)  # y is the next character
-        np.testing.assert_array_equal(x_next[:, 0], x[:, -1] + 1)  # each row goes on where it stopped
-    np.testing.assert_array_equal(batches[0][0][:, 0], 3 + S * np.arange(4))  # row r starts at offset + r S
+    for batch, after in zip(batches, batches[1:]):
+        assert batch.x.shape == batch.y.shape == (4, 10)
+        np.testing.assert_array_equal(batch.y, batch.x + 1)  # y is the next character
+        np.testing.assert_array_equal(after.x[:, 0], batch.x[:, -1] + 1)  # each row goes on where it stopped
+    np.testing.assert_array_equal(batches[0].x[:, 0], 3 + S * np.arange(4))  # row r starts at offset + r S
 
 
 def test_stateful_evaluation_does_not_depend_on_the_chunk_size():

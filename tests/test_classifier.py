@@ -5,7 +5,7 @@ import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.layers.pooling import pool_backward, pool_forward
-from rnnlab.models.classifier import SequenceClassifier
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 
 
 @pytest.mark.parametrize("mode", ["mean", "max"])
@@ -41,11 +41,11 @@ def test_whole_model_gradient_matches_finite_differences(pool, inputs, cell):
         x = rng.standard_normal((3, 5, 2))
     lengths = np.array([5, 3, 4])
     y = np.array([0, 2, 1])
-    loss, grads, _ = model.loss_and_grads((x, lengths, y), None)
+    loss, grads, _ = model.loss_and_grads(SequenceBatch(x, lengths, y), None)
     assert set(grads) == set(model.params)
 
     def f():
-        return model.loss_and_grads((x, lengths, y), None)[0]
+        return model.loss_and_grads(SequenceBatch(x, lengths, y), None)[0]
 
     for name, p in model.params.items():
         if name == "embed.E":  # the padding row gets no gradient, the others must match

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.models.forecaster import Forecaster
+from rnnlab.models.forecaster import Forecaster, WindowBatch
 
 N, T, C, H = 3, 5, 4, 6  # all different, so a swapped axis shows
 
@@ -21,7 +21,7 @@ def _model(cell="lstm", layers=1, bidirectional=False, dropout=0.0, output="chan
 
 def _batch(seed=1):
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(N, T, C)), rng.normal(size=N)
+    return WindowBatch(rng.normal(size=(N, T, C)), rng.normal(size=N))
 
 
 @pytest.mark.parametrize(("cell", "layers", "bidirectional", "dropout", "output"), [
@@ -49,7 +49,7 @@ def test_loss_and_grads_match_finite_differences(cell, layers, bidirectional, dr
 
 def test_change_output_adds_the_last_target_value():
     model = _model(output="change")
-    x, _ = _batch()
+    x = _batch().x
     level = _model(output="level")
     # same seeds -> same weights: the two outputs differ exactly by x[:, -1, k]
     np.testing.assert_allclose(model.predict(x) - level.predict(x), x[:, -1, 2], atol=1e-12)
@@ -59,7 +59,7 @@ def test_zero_head_starts_as_persistence():
     model = _model(output="change")
     model.params["head.W"][...] = 0
     model.params["head.b"][...] = 0
-    x, _ = _batch()
+    x = _batch().x
     np.testing.assert_array_equal(model.predict(x), x[:, -1, 2])
 
 

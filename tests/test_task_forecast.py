@@ -126,7 +126,7 @@ def test_an_untrained_change_model_is_the_persistence_baseline(tmp_path):
     model = task.build_model(np.random.default_rng(0))
     model.params["head.W"][...] = 0
     model.params["head.b"][...] = 0
-    metrics = task.evaluate(model, "test")
+    metrics = task.evaluate(model, "test").metrics
     assert metrics["mae"] == pytest.approx(metrics["baseline_mae"])
     assert metrics["rmse"] == pytest.approx(metrics["baseline_rmse"])
 

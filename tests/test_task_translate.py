@@ -98,7 +98,7 @@ def test_unseen_words_and_characters_read_as_unk(run):
     from rnnlab.train.run import load_run
 
     task, _ = load_run(str(run))
-    ids = task._encode_sources(["zyxxqk 🙂 blorf"])[0]
+    ids = task.encode_sources(["zyxxqk 🙂 blorf"])[0]
     assert ids.tolist() == [task.src_vocab.unk_id] * 3
 
 
@@ -143,6 +143,6 @@ def test_korean_to_english_reads_the_second_column_as_characters():
     assert "학" in task.src_vocab and "student" in task.tgt_vocab
     assert sum(task.meta["pairs"].values()) == len(task.splits["train"].src) + 500
     assert all(len(s.split()) <= 6 for s in task.splits["test"].refs)
-    ids = task._encode_sources(["나는 학생이다"])[0]
+    ids = task.encode_sources(["나는 학생이다"])[0]
     assert len(ids) == 7 and task.src_vocab.unk_id not in ids.tolist()
     assert np.all(task.splits["test"].src_words <= 6)

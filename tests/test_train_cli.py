@@ -127,7 +127,10 @@ def test_a_dev_metric_that_is_not_finite_stops_the_run(data, monkeypatch, capsys
     tmp_path, config = data
     from rnnlab.train.tasks.classify import ClassifyTask
 
-    monkeypatch.setattr(ClassifyTask, "evaluate", lambda self, model, split="dev", data=None: {"accuracy": float("nan")})
+    from rnnlab.train.tasks.base import Evaluation
+
+    monkeypatch.setattr(ClassifyTask, "evaluate",
+                        lambda self, model, split="dev", data=None: Evaluation({"accuracy": float("nan")}))
     assert main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "run")]) == 1
     assert "training diverged: the dev accuracy became nan at epoch 1" in capsys.readouterr().err
 

@@ -75,7 +75,7 @@ def _load_run(run_dir: str):
 def _eval(args) -> int:
     task, model = _load_run(args.run)
     data = task.encode_file(args.data)
-    metrics = task.evaluate(model, data=data)
+    metrics = task.evaluate(model, data=data).metrics
     if args.json:
         print(json.dumps(json_safe(metrics), allow_nan=False))
     else:
@@ -99,8 +99,10 @@ def _predict(args) -> int:
 def _generate(args) -> int:
     import numpy as np
 
+    from rnnlab.train.tasks.base import Generates
+
     task, model = _load_run(args.run)
-    if not hasattr(task, "generate"):
+    if not isinstance(task, Generates):
         raise CommandError(f"{args.run} holds a '{task.name}' model; only a language model (lm) generates text")
     if args.length < 1:
         raise CommandError(f"--length must be at least 1, got {args.length}")
@@ -114,8 +116,10 @@ def _generate(args) -> int:
 
 
 def _translate(args) -> int:
+    from rnnlab.train.tasks.base import Translates
+
     task, model = _load_run(args.run)
-    if not hasattr(task, "translate_lines"):
+    if not isinstance(task, Translates):
         raise CommandError(f"{args.run} holds a '{task.name}' model; only a translate model translates")
     if args.beam is not None and args.beam < 1:
         raise CommandError(f"--beam must be at least 1, got {args.beam}")
@@ -224,18 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--out", help="directory to write the run into (new or empty)")
         sub.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
         _add_config_options(sub, Task.Config, keep_defaults=False)
-        sub.set_defaults(run=_train, task=name)
+        sub.set_defaults(handler=_train, task=name)
 
     evaluate = commands.add_parser("eval", help="evaluate a trained model on a labelled file", allow_abbrev=False)
     evaluate.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
     evaluate.add_argument("--data", required=True, help="labelled file in the training data's format")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    evaluate.set_defaults(run_fn=_eval)
+    evaluate.set_defaults(handler=_eval)
 
     predict = commands.add_parser("predict", help="tags, labels or forecasts, one result per line", allow_abbrev=False)
     predict.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
     predict.add_argument("input", nargs="?", default="-", help="input file, or - for standard input (default)")
-    predict.set_defaults(run_fn=_predict)
+    predict.set_defaults(handler=_predict)
 
     generate = commands.add_parser("generate", help="sample text from a character language model",
                                    allow_abbrev=False)
@@ -244,21 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--length", type=int, default=500, help="characters to sample (default: 500)")
     generate.add_argument("--temperature", type=float, default=0.8, help="softmax temperature (default: 0.8)")
     generate.add_argument("--seed", type=int, default=1, help="sampling seed (default: 1)")
-    generate.set_defaults(run_fn=_generate)
+    generate.set_defaults(handler=_generate)
 
     translate = commands.add_parser("translate", help="translate a sentence (or standard input, line by line)",
                                     allow_abbrev=False)
     translate.add_argument("run", metavar="DIR", help="run directory of a translate model")
     translate.add_argument("sentence", nargs="?", help="the sentence (default: each line of standard input)")
     translate.add_argument("--beam", type=int, default=None, help="beam width, 1 = greedy (default: the run's)")
-    translate.set_defaults(run_fn=_translate)
+    translate.set_defaults(handler=_translate)
 
     demo = commands.add_parser(
         "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,
         description="Train on a generated many-to-one memory task and report held-out accuracy.",
     )
     _add_config_options(demo, DemoConfig, keep_defaults=True)
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(handler=_demo)
 
     tour = commands.add_parser(
         "tour", help="the lecture, run: each claim as an experiment, gathered in one HTML report",
@@ -268,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--out", default="rnnlab-tour", metavar="DIR", help="where to write the report (default: rnnlab-tour)")
     tour.add_argument("--quick", action="store_true", help="fewer training steps: a check that everything runs")
     tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    tour.set_defaults(run=_tour)
+    tour.set_defaults(handler=_tour)
 
     inspect = commands.add_parser(
         "inspect", help="gates, cell states and gradient flow of a trained run on one input", allow_abbrev=False,
@@ -285,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--out", required=True, metavar="OUT", help="directory for index.html and the figures")
     inspect.add_argument("--cell", type=int, action="append", default=[], metavar="K",
                          help="language model: show cell K first (repeatable)")
-    inspect.set_defaults(run_fn=_inspect)
+    inspect.set_defaults(handler=_inspect)
     return parser
 
 
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    run = getattr(args, "run_fn", None) or args.run
+    run = args.handler
     from rnnlab.train.loop import TrainingDiverged, TrainingInterrupted
 
     try:

@@ -27,9 +27,35 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+
+from rnnlab.atomic import atomic_write
+from rnnlab.train.tasks.translate import Translations, corpus_bleu
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9))  # source words
+
+
+def bleu_by_length(translations: Translations, buckets=LENGTH_BUCKETS) -> list[dict]:
+    """BLEU of the beam and the greedy translations per bucket of source length in words:
+    one row {"words", "pairs", "bleu", "bleu_greedy"} per bucket that holds any pair."""
+    rows = []
+    for lo, hi in buckets:
+        idx = np.nonzero((translations.src_words >= lo) & (translations.src_words <= hi))[0]
+        if idx.size:
+            refs = [translations.refs[i] for i in idx]
+            rows.append({"words": f"{lo}-{hi}" if hi < 10**9 else f"{lo}+", "pairs": int(idx.size),
+                         "bleu": corpus_bleu([translations.beam[i] for i in idx], refs),
+                         "bleu_greedy": corpus_bleu([translations.greedy[i] for i in idx], refs)})
+    return rows
+
+
+def bleu_table(task, translations: Translations, split: str) -> dict:
+    """What DIR/bleu_by_length.json holds: the run's settings and the buckets of ``split``."""
+    return {"split": split, "attention": task.config.attention, "beam": task.config.beam,
+            "buckets": bleu_by_length(translations)}
 
 
 def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
@@ -64,7 +90,7 @@ def plot_bleu_by_length(tables: dict[str, dict], out_path: Path) -> None:
     ax_count.set(xlabel="source length (words)", ylabel="pairs")
     ax_count.set_xticks(range(len(buckets)), buckets)
     fig.tight_layout()
-    fig.savefig(out_path, dpi=110)
+    atomic_write(Path(out_path), lambda fh: fig.savefig(fh, format="png", dpi=110), Path(out_path).name)
     plt.close(fig)
 
 
@@ -73,10 +99,9 @@ def add_longer_pairs(run: str, table: dict, path: str) -> dict:
     from rnnlab.train.run import load_run
 
     task, model = load_run(run)
-    task.evaluate(model, "longer", data=task.encode_file(path))
+    longer = task.evaluate(model, data=task.encode_file(path)).outputs
     known = {row["words"] for row in table["buckets"]}
-    extra = [{**row, "from": Path(path).name} for row in task.bleu_by_length("longer")["buckets"]
-             if row["words"] not in known]
+    extra = [{**row, "from": Path(path).name} for row in bleu_by_length(longer) if row["words"] not in known]
     return {**table, "buckets": table["buckets"] + extra}
 
 

@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.analysis.gradients import hidden_state_gradients
-from rnnlab.data.errors import DataError, text_as_file
+from rnnlab.data.errors import DataError
+from rnnlab.layers.lstm import LSTMCache
+from rnnlab.train.tasks.base import Generates, Translates
 
 PROBES = 32
 
@@ -72,7 +74,7 @@ def read_input(text_or_file: str) -> str:
 def layer_view(name: str, layer, stack_cache, tokens: list[str], rng: np.random.Generator) -> LayerView:
     """Read a ``RecurrentStack.forward`` cache of ONE full-length sequence (N = 1)."""
     top = stack_cache.caches[-1][0]  # last layer, forward direction; time-major (T, 1, H)
-    cell = "lstm" if hasattr(top, "gates") else "rnn"
+    cell = "lstm" if isinstance(top, LSTMCache) else "rnn"
     if cell == "lstm":
         activity = {k: np.asarray(getattr(top, k)[:, 0], dtype=np.float64) for k in ("i", "f", "o", "c", "tanh_c")}
     else:
@@ -87,7 +89,7 @@ def _jacobian_norms(layer, stack_cache, rng) -> tuple[np.ndarray, bool]:
     K = H if exact else PROBES
     x = stack_cache.caches[0][0].x.swapaxes(0, 1)  # (1, T, D) the layer's input, batch-first
     states = [np.stack([c.h0 for layer_caches in stack_cache.caches for c in layer_caches])]
-    if hasattr(stack_cache.caches[0][0], "c0"):
+    if isinstance(stack_cache.caches[0][0], LSTMCache):
         states.append(np.stack([c.c0 for layer_caches in stack_cache.caches for c in layer_caches]))
     states = [np.repeat(s, K, axis=1) for s in states]  # (L * dirs, K, H)
     state0 = states[0] if len(states) == 1 else tuple(states)
@@ -112,93 +114,33 @@ def cell_interpretability(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------------------
-# one adapter per task: the input encoded as the task does, then the model's own forward
+# a run, on one input, through its public contract
 # ----------------------------------------------------------------------------------------
 
 
 def inspect_run(task, model, text: str, rng: np.random.Generator | None = None) -> Inspection:
     """``text``: the input as the task reads it (a sentence, a document; CSV rows for a
     forecaster, whose most recent window is inspected; .ts text for a series classifier,
-    whose first series is)."""
+    whose first series is). The task encodes it (``encode_text``), the model runs it
+    (``trace``); a translator first translates it, so the decoder is seen writing its own
+    translation."""
     rng = np.random.default_rng(0) if rng is None else rng
-    text = text.strip("\n") if task.name != "lm" else text
+    text = text if isinstance(task, Generates) else text.strip("\n")  # a language model reads every newline
     if not text.strip():
         raise DataError("the input to inspect is empty")
-    adapter = _ADAPTERS.get(task.name)
-    if adapter is None:
-        raise DataError(f"inspect reads classify, tag, lm, forecast and translate runs; this run is a "
-                        f"'{task.name}' run")
-    return adapter(task, model, text, rng)
-
-
-def _classify(task, model, text, rng):
-    from rnnlab.data.text import tokenize
-
-    if task.meta["kind"] == "ts":
-        return _classify_series(task, model, text, rng)
-    tokens = tokenize(text.splitlines()[0], task.config.tokens)[: task.config.max_len] or ["<unk>"]
-    (ids,) = task.encode_inputs([tokens])
-    x, _ = model.embed.forward(ids[None])
-    _, _, cache = model.rnn.forward(x)
-    return Inspection("classify", [layer_view("rnn", model.rnn, cache, tokens, rng)])
-
-
-def _classify_series(task, model, text, rng):
-    """A classifier trained on a .ts file reads .ts text; the first series is inspected."""
-    from rnnlab.data.ts import read_ts
-
-    with text_as_file(text + "\n", ".ts", "<input>") as path:
-        series, _ = read_ts(path)
-    (x,) = task.encode_inputs([series[0][: task.config.max_len]])
-    _, _, cache = model.rnn.forward(x[None])
-    steps = [str(t) for t in range(1, len(x) + 1)]
-    return Inspection("classify", [layer_view("rnn", model.rnn, cache, steps, rng)])
-
-
-def _tag(task, model, text, rng):
-    words = text.splitlines()[0].split()
-    data = task._encode([words], None, "<input>")
-    ((batch, _),) = task._batches(data, 1)
-    _, cache = model._forward(batch, None)
-    return Inspection("tag", [layer_view("rnn", model.rnn, cache.rnn, words, rng)])
-
-
-def _lm(task, model, text, rng):
-    ids = task._encode(text, "<input>")
-    e, _ = model.embed.forward(ids[None])
-    _, _, cache = model.rnn.forward(e)
-    view = layer_view("rnn", model.rnn, cache, list(text), rng)
-    values = view.activity["tanh_c" if view.cell == "lstm" else "h"]
-    order, scores = cell_interpretability(values)
-    return Inspection("lm", [view], cell_order=order, cell_scores=scores)
-
-
-def _translate(task, model, text, rng):
-    from rnnlab.models.decoding import greedy_decode
-
-    sentence = text.splitlines()[0]
-    (src,) = task._encode_sources([sentence])
-    source = task.src_vocab.decode(src)
-    lengths = np.array([len(src)])
-    memory, state0, (_, _, encoder_cache) = model.encode(src[None], lengths)
-    v = task.tgt_vocab
-    (out,) = greedy_decode(model, src[None], lengths, bos_id=v.bos_id, eos_id=v.eos_id,
-                           max_len=task.decode_len, pad_id=v.pad_id)
-    tgt_in = np.array([[v.bos_id] + list(out)])
-    _, _, (_, _, decoder_cache, attention_cache, _) = model.decode(tgt_in, None, state0, memory)
-    target_in = ["<bos>"] + list(v.decode(out))
-    views = [layer_view("encoder", model.encoder, encoder_cache, list(source), rng),
-             layer_view("decoder", model.decoder, decoder_cache, target_in, rng)]
-    attention = None if attention_cache is None else np.asarray(attention_cache.a[0], dtype=np.float64)
-    return Inspection("translate", views, attention=attention, source=list(source),
-                      target=list(v.decode(out)) + ["<eos>"])
-
-
-def _forecast(task, model, text, rng):
-    with text_as_file(text + "\n", ".csv", "<input>") as path:  # the task reads CSV files
-        x, dates = task.last_window(path)
-    _, _, cache = model.rnn.forward(x)
-    return Inspection("forecast", [layer_view("rnn", model.rnn, cache, dates, rng)])
-
-
-_ADAPTERS = {"classify": _classify, "tag": _tag, "lm": _lm, "forecast": _forecast, "translate": _translate}
+    example = task.encode_text(text)
+    if isinstance(task, Translates):
+        example = task.decoded_example(model, example)
+    trace = model.trace(example.batch)
+    views = [layer_view(name, run.layer, run.cache, example.steps[name], rng)
+             for name, run in trace.layers.items() if name in example.steps]
+    inspection = Inspection(task.name, views)
+    if trace.attention is not None:  # rows: what each decoder step wrote; columns: the source
+        inspection.attention = trace.attention[0]
+        inspection.source = example.steps["encoder"]
+        inspection.target = example.steps["decoder"][1:] + ["<eos>"]
+    if isinstance(task, Generates):  # a character model: which cells track a state of the text
+        view = views[0]
+        inspection.cell_order, inspection.cell_scores = cell_interpretability(
+            view.activity["tanh_c" if view.cell == "lstm" else "h"])
+    return inspection

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
@@ -22,17 +19,3 @@ def data_error(path: str | Path, message: str, line: int | None = None) -> DataE
     """Build a ``DataError`` whose message reads ``path, line N: message``."""
     where = f"{path}, line {line}" if line is not None else f"{path}"
     return DataError(f"{where}: {message}")
-
-
-@contextmanager
-def text_as_file(text: str, suffix: str, shown_as: str) -> Iterator[str]:
-    """``text`` written to a temporary file, for readers that take a path (the file is gone
-    after the block); a ``DataError`` raised inside names the input ``shown_as`` (e.g.
-    ``<stdin>``) instead of the temporary path."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"input{suffix}"
-        path.write_text(text, encoding="utf-8")
-        try:
-            yield str(path)
-        except DataError as exc:
-            raise DataError(str(exc).replace(str(path), shown_as)) from None

@@ -1,14 +1,15 @@
-"""Regularly sampled series from CSV files, chronological splits, windows and scaling.
+"""Regularly sampled series from CSV text, windows over them, and scaling.
 
-The forecasting pipeline, in order::
+The pieces of the forecasting pipeline (``rnnlab.train.tasks.forecast`` puts them together)::
 
     dates, values, names = read_csv_series(path, "date", ["temp_max", "precipitation"])
-    train, dev, test = chronological_split(len(values), dev_fraction=0.1, test_fraction=0.1)
-    scaler = Standardizer.fit(values[train])           # statistics of the past only
-    X, y = sliding_windows(scaler.transform(values[train]), window=30, horizon=1, target_index=0)
+    scaler = Standardizer.fit(values[:train_end])       # statistics of the training rows only
+    X, y = sliding_windows(scaler.transform(values), window=30, horizon=1, target_index=0)
 
-Splitting before windowing keeps every window (inputs and target) inside one part, so no
-test value is seen in training, not even as an input.
+The windows are made over the whole series and each belongs to the part (train, dev,
+test) that holds its *target* row, so a dev window may read the last training rows as
+inputs, as the model is used: no target it is scored on was seen in training.
+``parse_csv_series`` reads lines already in memory (standard input) the same way.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def read_csv_series(
     path: str | Path, date_col: str = "date", columns: list[str] | None = None
 ) -> tuple[list[str], np.ndarray, list[str]]:
-    """Read a CSV with a header row: one date column and numeric value columns.
+    """Read a CSV file with a header row (see ``parse_csv_series``)."""
+    return parse_csv_series(read_lines(path), path, date_col, columns)
+
+
+def parse_csv_series(
+    lines: list[str], path: str | Path, date_col: str = "date", columns: list[str] | None = None
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Parse CSV lines with a header row: one date column and numeric value columns;
+    ``path`` names the input in errors (a file, or ``<stdin>``).
 
     ``columns`` chooses the value columns by header name, in the order given; ``None``
     takes every column except ``date_col`` (so every one of them must be numeric).
@@ -38,7 +47,8 @@ def read_csv_series(
     Returns ``dates`` (T,) str, ``values`` (T, C) float32 and ``column_names`` (C,).
     A missing, non-numeric or non-finite cell is a ``DataError`` naming the line and column.
     """
-    lines = read_lines(path)
+    if not lines:
+        raise data_error(path, "is empty (expected CSV lines, the header row first)")
     header = [name.strip() for name in _csv_row(path, lines[0], 1)]
     if date_col not in header:
         raise data_error(path, f"no date column {date_col!r}; available columns: {header}", 1)
@@ -101,31 +111,6 @@ def _parse_cell(path, number: int, column: str, cell: str) -> float:
     return value
 
 
-def chronological_split(
-    num_steps: int, dev_fraction: float = 0.1, test_fraction: float = 0.1
-) -> tuple[slice, slice, slice]:
-    """Split T = ``num_steps`` time steps into consecutive train, dev and test slices.
-
-    The last ``round(test_fraction * T)`` steps are test, the ``round(dev_fraction * T)``
-    before them dev, the rest train; a fraction of 0 gives an empty slice.
-
-    >>> chronological_split(1461, 0.1, 0.1)
-    (slice(0, 1169, None), slice(1169, 1315, None), slice(1315, 1461, None))
-    """
-    num_steps = check_positive_int("num_steps", num_steps)
-    for name, fraction in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= fraction < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), got {fraction!r}")
-    num_test = round(test_fraction * num_steps)
-    num_dev = round(dev_fraction * num_steps)
-    num_train = num_steps - num_dev - num_test
-    if num_train < 1:
-        raise ValueError(f"dev_fraction + test_fraction = {dev_fraction + test_fraction} leaves "
-                         f"no training steps out of {num_steps}")
-    return (slice(0, num_train), slice(num_train, num_train + num_dev),
-            slice(num_train + num_dev, num_steps))
-
-
 def sliding_windows(
     values: np.ndarray, window: int, horizon: int = 1, target_index: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,11 +168,6 @@ class Standardizer:
         """(..., C) -> (..., C) standardized, in the dtype of ``values``."""
         values = np.asarray(values)
         return ((values - self.mean) / self.std).astype(values.dtype, copy=False)
-
-    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
-        """(..., C) standardized -> (..., C) in the original units."""
-        values = np.asarray(values)
-        return (values * self.std + self.mean).astype(values.dtype, copy=False)
 
     def inverse_column(self, values: np.ndarray, column: int) -> np.ndarray:
         """Undo the scaling of one column, e.g. predictions y (M,) of ``target_index``."""

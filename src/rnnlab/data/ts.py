@@ -28,7 +28,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_ts(path: str | Path) -> tuple[list[np.ndarray], list[str]]:
-    """Read a labelled ``.ts`` file.
+    """Read a labelled ``.ts`` file (see ``parse_ts``)."""
+    return parse_ts(read_lines(path), path)
+
+
+def parse_ts(lines: list[str], path: str | Path) -> tuple[list[np.ndarray], list[str]]:
+    """Parse the lines of a labelled ``.ts`` file; ``path`` names it in errors (a file, or
+    ``<stdin>``).
 
     Returns ``series``, a list of N float32 arrays of shape (T_i, D) (time along axis 0,
     so ``series[i][t]`` is the D-vector at step t), and ``labels`` (N,) as str.
@@ -36,7 +42,6 @@ def read_ts(path: str | Path) -> tuple[list[np.ndarray], list[str]]:
     labels must be among those declared by ``@classLabel true ...``.
     Raises ``DataError`` naming the file and line for anything else.
     """
-    lines = read_lines(path)
     metadata, first_data_line = _read_header(path, lines)
     declared = metadata.get("classlabel", "")
     class_words = declared.split()

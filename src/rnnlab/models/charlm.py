@@ -37,6 +37,8 @@ V vocabulary (distinct characters).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rnnlab.layers.dropout import dropout_backward, dropout_forward
@@ -44,12 +46,23 @@ from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.linear import Linear
 from rnnlab.losses import softmax_cross_entropy
 from rnnlab.models.parts import (
+    LayerTrace,
+    Trace,
     flat_params,
     linear_parameter_count,
     make_recurrent,
     prefixed,
     recurrent_parameter_count,
 )
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """One batch of the streams: x (N, T) character ids, y (N, T) the characters one step
+    later (None when only the model's run is wanted)."""
+
+    x: np.ndarray
+    y: np.ndarray | None
 
 
 class CharLM:
@@ -104,7 +117,7 @@ class CharLM:
         """Mean cross-entropy (nats/char) of one batch, its gradients and the next carry.
 
         ``rng`` draws the dropout masks and the state resets; None (or p = 0) draws nothing."""
-        x, y = batch
+        x, y = batch.x, batch.y
         carry = reset_streams(carry, self.state_reset, rng)
         e, embed_cache = self.embed.forward(x)  # (N, T, Em)
         u, mask_in = dropout_forward(e, self.dropout, rng)
@@ -129,6 +142,12 @@ class CharLM:
         h, state_T, _ = self.rnn.forward(e, lengths=lengths, state=self._state(carry))
         logits, _ = self.head.forward(h)
         return logits, self._carry(state_T)
+
+    def trace(self, batch: StreamBatch) -> Trace:
+        """The recurrent layer's run over x from the zero state, without dropout."""
+        e, _ = self.embed.forward(batch.x)
+        _, _, cache = self.rnn.forward(e)
+        return Trace({"rnn": LayerTrace(self.rnn, cache)})
 
 
 def reset_streams(carry: dict | None, p: float, rng: np.random.Generator | None) -> dict | None:

@@ -15,6 +15,8 @@ pooling it arrives through ``dout`` and ``dstate`` is None.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rnnlab.layers.dropout import dropout_backward, dropout_forward
@@ -23,14 +25,40 @@ from rnnlab.layers.linear import Linear
 from rnnlab.layers.pooling import pool_backward, pool_forward
 from rnnlab.losses import softmax_cross_entropy
 from rnnlab.models.parts import (
+    LayerTrace,
+    Trace,
+    backward_from_final_hidden,
     final_hidden,
-    final_hidden_backward,
     flat_params,
     linear_parameter_count,
     make_recurrent,
     prefixed,
     recurrent_parameter_count,
 )
+
+
+@dataclass(frozen=True)
+class SequenceBatch:
+    """One minibatch: inputs (N, T) token ids (0 = padding) or (N, T, D) features, zero past
+    each sequence's end; lengths (N,) in 1..T; labels (N,) class ids (anything when unlabelled)."""
+
+    inputs: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class ClassifierCache:
+    """What backward needs from forward, in the order forward made it."""
+
+    embed: object | None  # EmbeddingCache of x = E[ids], None for features
+    mask_in: np.ndarray | None  # dropout mask on x
+    out_shape: tuple  # (N, T, H * dirs): the RNN's outputs (pool="last" gives them zero gradient)
+    state: object  # the RNN's final state, read by pool="last"
+    rnn: object  # StackCache
+    pool: object | None  # PoolCache of pool="mean"/"max"
+    mask_out: np.ndarray | None  # dropout mask on z
+    head: object  # LinearCache of logits = z W + b
 
 
 class SequenceClassifier:
@@ -61,7 +89,7 @@ class SequenceClassifier:
                 + recurrent_parameter_count(cell, width, hidden, layers, bidirectional)
                 + linear_parameter_count(hidden * dirs, num_classes))
 
-    def _forward(self, inputs, lengths, rng):
+    def _forward(self, inputs, lengths, rng) -> tuple[np.ndarray, ClassifierCache]:
         if self.embed:
             x, embed_cache = self.embed.forward(inputs)
         else:
@@ -74,25 +102,28 @@ class SequenceClassifier:
             z, pool_cache = pool_forward(out, lengths, self.pool)
         z, mask_out = dropout_forward(z, self.dropout, rng)
         logits, head_cache = self.head.forward(z)
-        return logits, (embed_cache, mask_in, out.shape, state, rnn_cache, pool_cache, mask_out, head_cache)
+        return logits, ClassifierCache(embed_cache, mask_in, out.shape, state, rnn_cache, pool_cache, mask_out,
+                                       head_cache)
 
-    def loss_and_grads(self, batch, rng, carry=None):
-        inputs, lengths, labels = batch
-        logits, (embed_cache, mask_in, out_shape, state, rnn_cache, pool_cache, mask_out, head_cache) = \
-            self._forward(inputs, lengths, rng)
-        loss, dlogits = softmax_cross_entropy(logits, labels)
-        dz, grads = self.head.backward(dlogits, head_cache)
+    def loss_and_grads(self, batch: SequenceBatch, rng, carry=None):
+        logits, cache = self._forward(batch.inputs, batch.lengths, rng)
+        loss, dlogits = softmax_cross_entropy(logits, batch.labels)
+        dz, grads = self.head.backward(dlogits, cache.head)  # back through logits = z W + b
         grads = prefixed("head", grads)
-        dz = dropout_backward(dz, mask_out)
-        if self.pool == "last":
-            dout, dstate = np.zeros(out_shape, dtype=dz.dtype), final_hidden_backward(self.rnn, state, dz)
+        dz = dropout_backward(dz, cache.mask_out)
+        if self.pool == "last":  # the loss reached the RNN only through its final state
+            dx, _, rnn_grads = backward_from_final_hidden(self.rnn, cache.out_shape, cache.state, cache.rnn, dz)
         else:
-            dout, dstate = pool_backward(dz, pool_cache), None
-        dx, _, rnn_grads = self.rnn.backward(dout, dstate, rnn_cache)
+            dx, _, rnn_grads = self.rnn.backward(pool_backward(dz, cache.pool), None, cache.rnn)
         grads.update(prefixed("rnn", rnn_grads))
         if self.embed:
-            grads.update(prefixed("embed", self.embed.backward(dropout_backward(dx, mask_in), embed_cache)))
+            grads.update(prefixed("embed", self.embed.backward(dropout_backward(dx, cache.mask_in), cache.embed)))
         return loss, grads, None
 
     def logits(self, inputs, lengths) -> np.ndarray:
         return self._forward(inputs, lengths, None)[0]
+
+    def trace(self, batch: SequenceBatch) -> Trace:
+        """The recurrent layer's run over the batch, without dropout."""
+        _, cache = self._forward(batch.inputs, batch.lengths, None)
+        return Trace({"rnn": LayerTrace(self.rnn, cache.rnn)})

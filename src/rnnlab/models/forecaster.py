@@ -27,6 +27,8 @@ test MAE / persistence MAE: 0.907-0.926 over 8 seeds, against 0.947-0.989 over 4
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rnnlab import init
@@ -34,8 +36,10 @@ from rnnlab.layers.dropout import dropout_backward, dropout_forward
 from rnnlab.layers.linear import Linear
 from rnnlab.losses import mse
 from rnnlab.models.parts import (
+    LayerTrace,
+    Trace,
+    backward_from_final_hidden,
     final_hidden,
-    final_hidden_backward,
     flat_params,
     linear_parameter_count,
     make_recurrent,
@@ -45,6 +49,26 @@ from rnnlab.models.parts import (
 
 OUTPUTS = ("change", "level")
 RNN_INITS = ("uniform", "layer")
+
+
+@dataclass(frozen=True)
+class WindowBatch:
+    """One minibatch: x (N, T, C) standardised windows; y (N,) standardised targets (None
+    when only the forecast is wanted)."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+
+
+@dataclass
+class ForecasterCache:
+    """What backward needs from forward."""
+
+    out_shape: tuple  # (N, T, H * dirs): the RNN's outputs, which get zero gradient
+    state: object  # the RNN's final state, which the head reads
+    rnn: object  # StackCache
+    mask_out: np.ndarray | None  # dropout mask on z
+    head: object  # LinearCache of u = z W + b
 
 
 class Forecaster:
@@ -84,27 +108,30 @@ class Forecaster:
             return x[:, -1, self.target_index].copy()
         return np.zeros(x.shape[0], dtype=x.dtype)
 
-    def _forward(self, x, rng):
-        x_in, mask_in = dropout_forward(x, self.dropout, rng)
+    def _forward(self, x, rng) -> tuple[np.ndarray, ForecasterCache]:
+        x_in, _ = dropout_forward(x, self.dropout, rng)  # the input has no parameters behind it
         out, state, rnn_cache = self.rnn.forward(x_in)
         z, mask_out = dropout_forward(final_hidden(self.rnn, state), self.dropout, rng)
         u, head_cache = self.head.forward(z)  # (N, 1)
         y_hat = self._base(x) + u[:, 0]  # (N,)
-        return y_hat, (out.shape, state, rnn_cache, mask_out, head_cache)
+        return y_hat, ForecasterCache(out.shape, state, rnn_cache, mask_out, head_cache)
 
-    def loss_and_grads(self, batch, rng, carry=None):
-        """batch = (x (N, T, C), y (N,)) standardised. Returns (loss, grads, None)."""
-        x, y = batch
-        y_hat, (out_shape, state, rnn_cache, mask_out, head_cache) = self._forward(x, rng)
-        loss, dy_hat = mse(y_hat, y)
+    def loss_and_grads(self, batch: WindowBatch, rng, carry=None):
+        """Mean squared error of the standardised forecast, and its gradients."""
+        y_hat, cache = self._forward(batch.x, rng)
+        loss, dy_hat = mse(y_hat, batch.y)
         du = dy_hat[:, None]  # back through y_hat = base + u (base has no parameters)
-        dz, grads = self.head.backward(du, head_cache)  # back through u = z W + b
+        dz, grads = self.head.backward(du, cache.head)  # back through u = z W + b
         grads = prefixed("head", grads)
-        dz = dropout_backward(dz, mask_out)
-        dstate = final_hidden_backward(self.rnn, state, dz)  # back into the last layer's h_T
-        _, _, rnn_grads = self.rnn.backward(np.zeros(out_shape, dtype=dz.dtype), dstate, rnn_cache)
+        dz = dropout_backward(dz, cache.mask_out)
+        _, _, rnn_grads = backward_from_final_hidden(self.rnn, cache.out_shape, cache.state, cache.rnn, dz)
         grads.update(prefixed("rnn", rnn_grads))
         return loss, grads, None
+
+    def trace(self, batch: WindowBatch) -> Trace:
+        """The recurrent layer's run over the windows, without dropout."""
+        _, cache = self._forward(batch.x, None)
+        return Trace({"rnn": LayerTrace(self.rnn, cache.rnn)})
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """x (N, T, C) -> y_hat (N,) standardised, without dropout."""

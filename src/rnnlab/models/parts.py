@@ -1,7 +1,11 @@
-"""Small pieces every model uses: building a recurrent layer from options, naming the
-parameters of composed layers, and reading the last layer's final hidden state."""
+"""Small pieces every model uses: building a recurrent layer from options, counting its
+weights, naming the parameters of composed layers, reading the last layer's final hidden
+state (and going back through that read), and the trace a model returns for the
+instruments."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +47,25 @@ def prefixed(prefix: str, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]
     return {f"{prefix}.{name}": g for name, g in grads.items()}
 
 
+@dataclass
+class LayerTrace:
+    """One recurrent layer's run: the layer and the cache its forward returned (gates,
+    states and inputs of every step, per layer and direction; see ``layers/stack.py``)."""
+
+    layer: object  # RNN or LSTM
+    cache: object  # StackCache
+
+
+@dataclass
+class Trace:
+    """What ``model.trace(batch)`` returns: every recurrent layer's run by name (``rnn``;
+    the tagger's ``char_rnn``; a translator's ``encoder`` and ``decoder``), and a
+    translator's attention weights (N, S, T) when it has attention."""
+
+    layers: dict[str, LayerTrace] = field(default_factory=dict)
+    attention: np.ndarray | None = None
+
+
 def final_hidden(recurrent, state) -> np.ndarray:
     """(N, H * dirs): the last layer's final h, forward direction first.
 
@@ -61,3 +84,11 @@ def final_hidden_backward(recurrent, state, dfeature: np.ndarray):
     for d in range(dirs):
         dh[h.shape[0] - dirs + d] = dfeature[:, d * H : (d + 1) * H]
     return (dh, np.zeros_like(dh)) if isinstance(state, tuple) else dh
+
+
+def backward_from_final_hidden(recurrent, out_shape: tuple, state, cache, dfeature: np.ndarray):
+    """Many-to-one backward: the loss read only the last layer's final h (``final_hidden``),
+    so the outputs get zero gradient and the final state carries ``dfeature``.
+    Returns what ``recurrent.backward`` does: (dx, dstate0, grads)."""
+    dout = np.zeros(out_shape, dtype=dfeature.dtype)
+    return recurrent.backward(dout, final_hidden_backward(recurrent, state, dfeature), cache)

@@ -43,6 +43,7 @@ V target vocabulary.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +55,8 @@ from rnnlab.layers.linear import Linear
 from rnnlab.layers.lstm import LSTM
 from rnnlab.losses import log_softmax, softmax_cross_entropy
 from rnnlab.models.parts import (
+    LayerTrace,
+    Trace,
     flat_params,
     linear_parameter_count,
     prefixed,
@@ -63,18 +66,43 @@ from rnnlab.models.parts import (
 ATTENTION = ("none", "dot", "general")
 
 
-class Seq2SeqBatch(NamedTuple):
+@dataclass(frozen=True)
+class Seq2SeqBatch:
     """One minibatch of integer arrays, padded with 0 (``<pad>``).
 
     src (N, T) source ids; src_lengths (N,); tgt_in (N, S) ``<bos> y_1 .. y_m``;
-    tgt_out (N, S) ``y_1 .. y_m <eos>``; tgt_lengths (N,) = m + 1.
+    tgt_out (N, S) ``y_1 .. y_m <eos>`` (None when only the model's run is wanted);
+    tgt_lengths (N,) = m + 1.
     """
 
     src: np.ndarray
     src_lengths: np.ndarray
     tgt_in: np.ndarray
-    tgt_out: np.ndarray
+    tgt_out: np.ndarray | None
     tgt_lengths: np.ndarray
+
+
+@dataclass
+class EncoderCache:
+    """What the encoder's backward needs: the source embedding's cache, the dropout mask on
+    x and the encoder LSTM's StackCache."""
+
+    embed: object
+    mask: np.ndarray | None
+    encoder: object
+
+
+@dataclass
+class DecoderCache:
+    """What the decoder's backward needs: the target embedding's cache, the dropout mask on
+    y, the decoder LSTM's StackCache, the attention's cache (None without attention) and the
+    dropout mask on z."""
+
+    embed: object
+    mask: np.ndarray | None
+    decoder: object
+    attention: object | None
+    mask_z: np.ndarray | None
 
 
 class Memory(NamedTuple):
@@ -145,7 +173,7 @@ class Seq2Seq:
         x, mask_x = dropout_forward(x, self.dropout, rng)
         h_enc, (h_T, c_T), encoder_cache = self.encoder.forward(x, lengths=src_lengths)
         state0 = (bridge(h_T, self.dirs), bridge(c_T, self.dirs))
-        return Memory(h_enc, np.asarray(src_lengths)), state0, (embed_cache, mask_x, encoder_cache)
+        return Memory(h_enc, np.asarray(src_lengths)), state0, EncoderCache(embed_cache, mask_x, encoder_cache)
 
     def decode(self, tgt_in, tgt_lengths, state0, memory: Memory, rng=None):
         """Teacher forcing (or one step): tgt_in (N, S) -> z (N, S, H) (what the head reads),
@@ -158,7 +186,7 @@ class Seq2Seq:
         else:
             z, attention_cache = self.attention.forward(h_dec, memory.h_enc, memory.src_lengths)
         z, mask_z = dropout_forward(z, self.dropout, rng)
-        return z, state, (embed_cache, mask_y, decoder_cache, attention_cache, mask_z)
+        return z, state, DecoderCache(embed_cache, mask_y, decoder_cache, attention_cache, mask_z)
 
     def step(self, tokens: np.ndarray, state, memory: Memory):
         """One decoder step for generation: tokens (N,) -> log-probabilities (N, V), next state."""
@@ -179,9 +207,8 @@ class Seq2Seq:
 
     def loss_and_grads(self, batch: Seq2SeqBatch, rng: np.random.Generator | None = None, carry=None):
         """Mean cross-entropy over the batch's real target tokens and its gradient for every parameter."""
-        memory, state0, (src_embed_cache, mask_x, encoder_cache) = self.encode(batch.src, batch.src_lengths, rng)
-        z, _, (tgt_embed_cache, mask_y, decoder_cache, attention_cache, mask_z) = \
-            self.decode(batch.tgt_in, batch.tgt_lengths, state0, memory, rng)
+        memory, state0, enc = self.encode(batch.src, batch.src_lengths, rng)
+        z, _, dec = self.decode(batch.tgt_in, batch.tgt_lengths, state0, memory, rng)
         real = np.nonzero(batch.tgt_out)  # the M positions that predict a token (not <pad>)
         logits, head_cache = self.head.forward(z[real])  # (M, V)
         loss, dlogits = softmax_cross_entropy(logits, batch.tgt_out[real])
@@ -190,21 +217,30 @@ class Seq2Seq:
         grads = prefixed("head", grads)
         dz = np.zeros_like(z)  # back through the gather: padded positions get nothing
         dz[real] = dz_real
-        dz = dropout_backward(dz, mask_z)
+        dz = dropout_backward(dz, dec.mask_z)
         # attention: the gradient splits into the decoder's outputs and the encoder's
         if self.attention is None:
             dh_dec, dh_enc = dz, np.zeros_like(memory.h_enc)
         else:
-            dh_dec, dh_enc, attention_grads = self.attention.backward(dz, attention_cache)
+            dh_dec, dh_enc, attention_grads = self.attention.backward(dz, dec.attention)
             grads.update(prefixed("attention", attention_grads))
         # decoder: BPTT over the target; its final state was not used
-        dy, (dh_0, dc_0), decoder_grads = self.decoder.backward(dh_dec, None, decoder_cache)
+        dy, (dh_0, dc_0), decoder_grads = self.decoder.backward(dh_dec, None, dec.decoder)
         grads.update(prefixed("decoder", decoder_grads))
-        grads.update(prefixed("tgt_embed", self.tgt_embed.backward(dropout_backward(dy, mask_y), tgt_embed_cache)))
+        grads.update(prefixed("tgt_embed", self.tgt_embed.backward(dropout_backward(dy, dec.mask), dec.embed)))
         # bridge: the decoder's initial state is the encoder's final state
         dstate_T = (bridge_backward(dh_0, self.dirs), bridge_backward(dc_0, self.dirs))
         # encoder: BPTT over the source, from its outputs (attention) and its final state
-        dx, _, encoder_grads = self.encoder.backward(dh_enc, dstate_T, encoder_cache)
+        dx, _, encoder_grads = self.encoder.backward(dh_enc, dstate_T, enc.encoder)
         grads.update(prefixed("encoder", encoder_grads))
-        grads.update(prefixed("src_embed", self.src_embed.backward(dropout_backward(dx, mask_x), src_embed_cache)))
+        grads.update(prefixed("src_embed", self.src_embed.backward(dropout_backward(dx, enc.mask), enc.embed)))
         return loss, {name: grads[name] for name in self.params}, None
+
+    def trace(self, batch: Seq2SeqBatch) -> Trace:
+        """The encoder's run over the source and the decoder's over ``tgt_in`` (teacher
+        forcing, no dropout), and the attention weights (N, S, T) when there is attention."""
+        memory, state0, enc = self.encode(batch.src, batch.src_lengths)
+        _, _, dec = self.decode(batch.tgt_in, batch.tgt_lengths, state0, memory)
+        attention = None if dec.attention is None else np.asarray(dec.attention.a, dtype=np.float64)
+        return Trace({"encoder": LayerTrace(self.encoder, enc.encoder), "decoder": LayerTrace(self.decoder, dec.decoder)},
+                     attention=attention)

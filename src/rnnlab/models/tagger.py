@@ -31,7 +31,7 @@ embedding, Cc character embedding, Hc character hidden, H hidden, K tags.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,8 +40,10 @@ from rnnlab.layers.embedding import Embedding, embedding_backward, embedding_for
 from rnnlab.layers.linear import Linear
 from rnnlab.losses import softmax_cross_entropy
 from rnnlab.models.parts import (
+    LayerTrace,
+    Trace,
+    backward_from_final_hidden,
     final_hidden,
-    final_hidden_backward,
     flat_params,
     linear_parameter_count,
     make_recurrent,
@@ -50,7 +52,8 @@ from rnnlab.models.parts import (
 )
 
 
-class TagBatch(NamedTuple):
+@dataclass(frozen=True)
+class TagBatch:
     """One minibatch, all integer arrays; padding is 0 in every id array.
 
     words (N, T) word ids; lengths (N,); tags (N, T) tag ids (anything when unlabelled);
@@ -66,7 +69,8 @@ class TagBatch(NamedTuple):
     char_lengths: np.ndarray
 
 
-class TaggerCache(NamedTuple):
+@dataclass
+class TaggerCache:
     """What backward needs from forward, in the order forward made it."""
 
     char_embed: object  # EmbeddingCache of c = C[chars]
@@ -75,7 +79,7 @@ class TaggerCache(NamedTuple):
     char_rnn: object  # StackCache of the character RNN
     gather: object  # EmbeddingCache of f = w[form_index]
     word_embed: object  # EmbeddingCache of e = E[ids']
-    E: int  # width of e inside x = [e, f]
+    word_width: int  # E, the width of e inside x = [e, f]
     mask_in: np.ndarray | None  # dropout masks on x and h
     rnn: object  # StackCache of the sentence RNN
     mask_out: np.ndarray | None
@@ -161,15 +165,14 @@ class Tagger:
         dx, _, rnn_grads = self.rnn.backward(dh, None, cache.rnn)  # BPTT over the sentence
         grads.update(prefixed("rnn", rnn_grads))
         dx = dropout_backward(dx, cache.mask_in)
-        de, df = dx[:, :, : cache.E], dx[:, :, cache.E :]  # back through x = [e, f]
+        de, df = dx[:, :, : cache.word_width], dx[:, :, cache.word_width :]  # back through x = [e, f]
         # words
         grads.update(prefixed("word_embed", self.word_embed.backward(de, cache.word_embed)))
         # positions -> forms: each form's row sums the gradients of all its positions
         dw = embedding_backward(np.ascontiguousarray(df), cache.gather)  # (U, 2Hc)
         # forms -> characters
-        dchar_state = final_hidden_backward(self.char_rnn, cache.char_state, dw)
-        dchar_out = np.zeros(cache.char_out_shape, dtype=dw.dtype)  # only the final states were read
-        dc, _, char_rnn_grads = self.char_rnn.backward(dchar_out, dchar_state, cache.char_rnn)
+        dc, _, char_rnn_grads = backward_from_final_hidden(  # only the final states were read
+            self.char_rnn, cache.char_out_shape, cache.char_state, cache.char_rnn, dw)
         grads.update(prefixed("char_rnn", char_rnn_grads))
         grads.update(prefixed("char_embed", self.char_embed.backward(dc, cache.char_embed)))
         return loss, grads, None
@@ -177,3 +180,9 @@ class Tagger:
     def logits(self, batch: TagBatch) -> np.ndarray:
         """(N, T, K) tag scores, no dropout; rows past a sentence's length are meaningless."""
         return self._forward(batch, None)[0]
+
+    def trace(self, batch: TagBatch) -> Trace:
+        """Both recurrent layers' runs, without dropout: ``char_rnn`` over the batch's distinct
+        forms, ``rnn`` over the sentences."""
+        _, cache = self._forward(batch, None)
+        return Trace({"char_rnn": LayerTrace(self.char_rnn, cache.char_rnn), "rnn": LayerTrace(self.rnn, cache.rnn)})

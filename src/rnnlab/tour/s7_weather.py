@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.analysis import tour_figures_memory
-from rnnlab.models.forecaster import Forecaster
+from rnnlab.models.forecaster import Forecaster, WindowBatch
 from rnnlab.optim import Adam
 from rnnlab.tour.fit import fit
 from rnnlab.tour.nets import MLP
@@ -98,7 +98,7 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
             x, y = train_x[rows], train_y[rows]
             if name == MODELS[0]:
                 return shuffle_each(rng, x), y
-            return (x, y) if name == MODELS[1] else (x[:, :, None], y)
+            return (x, y) if name == MODELS[1] else WindowBatch(x[:, :, None], y)
         return draw
 
     n = steps(quick)

@@ -9,12 +9,8 @@
         learning rate; stop early when dev has not improved for ``patience`` epochs
     evaluate the best checkpoint on dev and test -> metrics.json; draw curves.png
 
-What a task provides (``rnnlab.train.tasks``): ``name``, ``metric`` and ``higher_is_better``
-(the dev metric that picks the best checkpoint), ``meta`` (vocabularies, statistics: JSON),
-``build_model(rng)``, ``train_batches(rng)``, ``evaluate(model, split)`` and
-``batch_size_in_tokens(batch)``. A model provides ``params`` and
-``loss_and_grads(batch, rng, carry) -> (loss, grads, carry)``; ``carry`` is the state handed
-from one batch to the next (truncated BPTT in the language model), None elsewhere.
+The loop uses only the contract written in ``rnnlab.train.tasks.base`` (``Task``,
+``Model``): a task's batches, model and evaluation, a model's ``loss_and_grads``.
 
 A run survives anything, and a resumed run ends bit for bit where the uninterrupted one
 would have:
@@ -59,6 +55,7 @@ from rnnlab.optim import Adam, clip_grad_norm
 from rnnlab.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import config_to_dict
 from rnnlab.train.rundir import RunDirectory
+from rnnlab.train.tasks.base import CarriesState
 
 
 class TrainingDiverged(RnnlabError, RuntimeError):
@@ -232,7 +229,7 @@ class _Trainer:
         self.log = log
         self.carry = checkpoint.carry or None
         if self.carry is not None:
-            expected = self.model.carry_shapes(self.config.batch_size) if hasattr(self.model, "carry_shapes") else {}
+            expected = self.model.carry_shapes(self.config.batch_size) if isinstance(self.model, CarriesState) else {}
             if {k: v.shape for k, v in self.carry.items()} != expected:
                 raise CheckpointError(f"{source}: the carried state does not fit the model "
                                       f"(expected {expected or 'none'})")
@@ -295,7 +292,7 @@ class _Trainer:
         try:
             with signals.interruptible():
                 fault_point("evaluating")
-                dev = task.evaluate(self.model, "dev")
+                dev = task.evaluate(self.model, "dev").metrics
         except KeyboardInterrupt:
             self.stop(signals.requested or signal.SIGINT)
         value = dev[task.metric]
@@ -407,19 +404,17 @@ def load_params(model, params: dict[str, np.ndarray], source: str) -> None:
 
 
 def finish(task, model, run: RunDirectory, progress: Progress) -> dict:
-    """Evaluate the best checkpoint on dev and test; write metrics.json and curves.png."""
+    """Evaluate the best checkpoint on dev and test; write metrics.json and the figures."""
     checkpoint = load_checkpoint(run.path, "best", task=task.name)
     load_params(model, checkpoint.params, f"{run.path}/best.npz")
-    metrics = {"dev": task.evaluate(model, "dev"), "test": task.evaluate(model, "test"),
-               "train_seconds": round(progress.train_seconds, 2), "epochs": progress.epoch,
-               "best_epoch": progress.best_epoch}
+    dev, test = task.evaluate(model, "dev"), task.evaluate(model, "test")
+    metrics = {"dev": dev.metrics, "test": test.metrics, "train_seconds": round(progress.train_seconds, 2),
+               "epochs": progress.epoch, "best_epoch": progress.best_epoch}
     run.write_json("metrics.json", metrics)
-    from rnnlab.analysis.curves import plot_learning_curves
+    from rnnlab.analysis.run_figures import draw_run_figures  # the trainer's one hook into analysis
 
     try:
-        plot_learning_curves(run.path / "log.jsonl", run.path / "curves.png", task.metric)
-        if hasattr(task, "write_figures"):  # a task's own figures of its final evaluation (translate)
-            task.write_figures(run.path)
+        draw_run_figures(run.path, task, test)
     except OSError as exc:
         raise RunDirError(f"{run.path}: cannot write the figures ({exc.strerror or exc}); "
                           f"metrics.json is written") from None

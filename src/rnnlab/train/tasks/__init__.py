@@ -1,40 +1,34 @@
-"""One module per task: its config, how it reads data, builds its model and measures it.
+"""The tasks ``rnnlab train`` knows, by name; the contract they meet is ``base.py``.
 
-A task class provides: ``name``, ``metric`` and ``higher_is_better`` (the dev metric that
-picks the best checkpoint), ``Config`` (its config dataclass), ``__init__(config,
-meta=None)``, ``prepare()`` (read train/dev/test, build ``meta``: vocabularies, statistics,
-JSON-safe), ``encode_file(path)``, ``build_model(rng)``, ``train_batches(rng)``,
-``batch_size_in_tokens(batch)``, ``evaluate(model, split="dev", data=None)``,
-``predict_lines(model, lines)`` and ``predict_file(model, path)``.
+Each task is one module; this registry maps its name to ``"module:ClassName"`` and imports
+it only when asked for, so ``rnnlab --help`` stays fast. A task defined outside the package
+joins with ``register_task("name", "package.module:ClassName")``.
 """
 
 from __future__ import annotations
 
-import importlib.util  # find_spec lives in the submodule, which `import importlib` may not load
+import importlib
 
-_MODULES = {
-    "tag": ("rnnlab.train.tasks.tag", "TagTask"),
-    "classify": ("rnnlab.train.tasks.classify", "ClassifyTask"),
-    "forecast": ("rnnlab.train.tasks.forecast", "ForecastTask"),
-    "lm": ("rnnlab.train.tasks.lm", "LanguageModelTask"),
-    "translate": ("rnnlab.train.tasks.translate", "TranslateTask"),
+TASKS: dict[str, str] = {
+    "tag": "rnnlab.train.tasks.tag:TagTask",
+    "classify": "rnnlab.train.tasks.classify:ClassifyTask",
+    "forecast": "rnnlab.train.tasks.forecast:ForecastTask",
+    "lm": "rnnlab.train.tasks.lm:LanguageModelTask",
+    "translate": "rnnlab.train.tasks.translate:TranslateTask",
 }
 
 
-def _available() -> tuple[str, ...]:
-    names = []
-    for name, (module, _) in _MODULES.items():
-        if importlib.util.find_spec(module) is not None:
-            names.append(name)
-    return tuple(names)
-
-
-TASKS = _available()
+def register_task(name: str, target: str) -> None:
+    """Make ``rnnlab train NAME`` (and loading its runs) use the class at ``"module:Class"``."""
+    module, _, cls = target.partition(":")
+    if not module or not cls:
+        raise ValueError(f"a task is registered as 'module:ClassName', got {target!r}")
+    TASKS[name] = target
 
 
 def task_class(name: str):
-    """The task class for ``rnnlab train NAME``."""
+    """The task class registered as ``name``."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; tasks are {', '.join(TASKS)}")
-    module, cls = _MODULES[name]
+    module, _, cls = TASKS[name].partition(":")
     return getattr(importlib.import_module(module), cls)

@@ -16,12 +16,14 @@ import numpy as np
 
 from rnnlab.data.errors import DataError
 from rnnlab.data.series import Standardizer
-from rnnlab.data.text import read_labelled_text, tokenize
-from rnnlab.data.ts import read_ts
+from rnnlab.data.text import read_labelled_text, read_text, tokenize
+from rnnlab.data.ts import parse_ts, read_ts
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
-from rnnlab.models.classifier import SequenceClassifier
+from rnnlab.losses import softmax_cross_entropy
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.train.config import TrainConfig, option
+from rnnlab.train.tasks.base import Evaluation, Example
 from rnnlab.train.tasks.common import padded_batches, split_off
 
 
@@ -141,44 +143,55 @@ class ClassifyTask:
         return padded_batches(*self.splits["train"], self.config.batch_size, rng)
 
     @staticmethod
-    def batch_size_in_tokens(batch) -> int:
-        return int(batch[1].sum())
+    def batch_size_in_tokens(batch: SequenceBatch) -> int:
+        return int(batch.lengths.sum())
 
-    def evaluate(self, model, split="dev", data=None) -> dict:
+    def evaluate(self, model, split="dev", data=None) -> Evaluation:
         inputs, labels = data if data is not None else self.splits[split]
-        from rnnlab.losses import softmax_cross_entropy
-
         correct, total, loss_sum = 0, 0, 0.0
-        for x, lengths, y in padded_batches(inputs, labels, 256):
-            logits = model.logits(x, lengths)
-            loss, _ = softmax_cross_entropy(logits, y)
-            loss_sum += loss * len(y)
-            correct += int((logits.argmax(axis=1) == y).sum())
-            total += len(y)
-        return {"accuracy": correct / total, "loss": loss_sum / total}
+        for batch in padded_batches(inputs, labels, 256):
+            logits = model.logits(batch.inputs, batch.lengths)
+            loss, _ = softmax_cross_entropy(logits, batch.labels)
+            loss_sum += loss * len(batch.labels)
+            correct += int((logits.argmax(axis=1) == batch.labels).sum())
+            total += len(batch.labels)
+        return Evaluation({"accuracy": correct / total, "loss": loss_sum / total})
+
+    # ----- one input, and prediction -------------------------------------------------------
+
+    def _sequences_of_lines(self, lines: list[str], source: str) -> tuple[list, list[str]]:
+        """The sequences in text lines as the model reads them, and the labels of their
+        steps: one token list per line (text), or the cases of .ts text."""
+        if self.meta["kind"] == "ts":
+            series, _ = parse_ts(lines, source)
+            series = [s[: self.config.max_len] for s in series]
+            return series, [str(t) for t in range(1, len(series[0]) + 1)]
+        tokens = [tokenize(line, self.config.tokens)[: self.config.max_len] or ["<unk>"] for line in lines]
+        return tokens, tokens[0] if tokens else []
+
+    def encode_text(self, text: str) -> Example:
+        """The first line of text (a document), or the first case of .ts text."""
+        lines = text.splitlines() if self.meta["kind"] == "ts" else text.splitlines()[:1]
+        sequences, steps = self._sequences_of_lines(lines, "<input>")
+        (x,) = self.encode_inputs(sequences[:1])
+        return Example(SequenceBatch(x[None], np.array([len(x)]), np.zeros(1, dtype=np.int64)), {"rnn": steps})
 
     def predict_lines(self, model, lines: list[str]) -> list[str]:
-        """One label per line of text."""
-        if self.meta["kind"] == "ts":
-            raise DataError("a .ts model predicts from a .ts file, not from standard input")
-        return self._predict(model, [tokenize(line, self.config.tokens)[: self.config.max_len] or ["<unk>"]
-                                     for line in lines])
+        """One label per line of text, or per case of .ts text (standard input)."""
+        return self._predict(model, self._sequences_of_lines(lines, "<stdin>")[0])
 
     def predict_file(self, model, path: str) -> list[str]:
         """One label per case of a .ts file, or per line of a text file."""
         if self.meta["kind"] == "ts":
             series, _ = read_ts(path)
             return self._predict(model, [s[: self.config.max_len] for s in series])
-        from rnnlab.data.text import read_text
-
         return self.predict_lines(model, read_text(path).splitlines())
 
     def _predict(self, model, sequences) -> list[str]:
         labels = Vocab.from_dict(self.meta["labels"])
         inputs = self.encode_inputs(sequences)
-        order = np.arange(len(inputs))
         out = [""] * len(inputs)
-        for x, lengths, idx in padded_batches(inputs, order, 256):
-            for i, k in zip(idx, model.logits(x, lengths).argmax(axis=1)):
+        for batch in padded_batches(inputs, np.arange(len(inputs)), 256):  # labels: each input's index
+            for i, k in zip(batch.labels, model.logits(batch.inputs, batch.lengths).argmax(axis=1)):
                 out[i] = labels.tokens[k]
         return out

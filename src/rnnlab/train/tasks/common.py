@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.data.batching import length_bucketed_batches, pad
+from rnnlab.models.classifier import SequenceBatch
 
 
-def padded_batches(inputs: list[np.ndarray], targets, batch_size: int, rng=None):
-    """Length-grouped minibatches (inputs (N, T, ...), lengths (N,), targets[idx]).
+def padded_batches(inputs: list[np.ndarray], labels, batch_size: int, rng=None) -> list[SequenceBatch]:
+    """Length-grouped minibatches: inputs (N, T, ...) padded, lengths (N,), labels[idx].
 
     With ``rng`` the grouping and the batch order are shuffled (training); without, the
     order is fixed (evaluation)."""
@@ -17,7 +18,7 @@ def padded_batches(inputs: list[np.ndarray], targets, batch_size: int, rng=None)
     batches = []
     for idx in groups:
         padded, batch_lengths = pad([inputs[i] for i in idx])
-        batches.append((padded, batch_lengths, _take(targets, idx)))
+        batches.append(SequenceBatch(padded, batch_lengths, _take(labels, idx)))
     return batches
 
 

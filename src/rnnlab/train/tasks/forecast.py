@@ -37,11 +37,12 @@ import numpy as np
 
 from rnnlab.data._files import read_lines
 from rnnlab.data.dates import CALENDARS, calendar_features, dates_after, parse_dates
-from rnnlab.data.errors import DataError, data_error, text_as_file
-from rnnlab.data.series import Standardizer, read_csv_series, sliding_windows
+from rnnlab.data.errors import DataError, data_error
+from rnnlab.data.series import Standardizer, parse_csv_series, sliding_windows
 from rnnlab.errors import ConfigError
-from rnnlab.models.forecaster import OUTPUTS, RNN_INITS, Forecaster
+from rnnlab.models.forecaster import OUTPUTS, RNN_INITS, Forecaster, WindowBatch
 from rnnlab.train.config import TrainConfig, option
+from rnnlab.train.tasks.base import Evaluation, Example
 
 
 @dataclass
@@ -116,8 +117,12 @@ class ForecastTask:
         return columns if c.target in columns else [*columns, c.target]
 
     def _read(self, path: str, columns: list[str]):
-        """(features (T, F) float64: columns then calendar, datetimes (T,), date format)."""
-        dates, values, _ = read_csv_series(path, self.config.date_col, columns)
+        """A CSV file's (features (T, F) float64: columns then calendar, datetimes (T,), date format)."""
+        return self._parse(read_lines(path), path, columns)
+
+    def _parse(self, lines: list[str], path: str, columns: list[str]):
+        """The same from CSV lines in memory; ``path`` names them in errors."""
+        dates, values, _ = parse_csv_series(lines, path, self.config.date_col, columns)
         times, fmt = parse_dates(path, dates)
         values = values.astype(np.float64)
         for name in _names(self.config.log_columns):
@@ -188,15 +193,15 @@ class ForecastTask:
     def build_model(self, rng) -> Forecaster:
         return Forecaster(**self.model_options(), rng=rng)
 
-    def train_batches(self, rng):
+    def train_batches(self, rng) -> list[WindowBatch]:
         X, y = self.splits["train"]
         order = rng.permutation(len(y))
         size = self.config.batch_size
-        return [(X[idx], y[idx]) for idx in (order[i : i + size] for i in range(0, len(y), size))]
+        return [WindowBatch(X[idx], y[idx]) for idx in (order[i : i + size] for i in range(0, len(y), size))]
 
     @staticmethod
-    def batch_size_in_tokens(batch) -> int:
-        return int(batch[0].shape[0] * batch[0].shape[1])
+    def batch_size_in_tokens(batch: WindowBatch) -> int:
+        return int(batch.x.shape[0] * batch.x.shape[1])
 
     @staticmethod
     def _predict(model, X: np.ndarray) -> np.ndarray:
@@ -207,17 +212,17 @@ class ForecastTask:
         stats = Standardizer.from_dict(self.meta["standardizer"])
         return stats.inverse_column(z.astype(np.float64), self.meta["target_index"])
 
-    def evaluate(self, model, split="dev", data=None) -> dict:
+    def evaluate(self, model, split="dev", data=None) -> Evaluation:
         X, y = data if data is not None else self.splits[split]
         z = self._predict(model, X)
         pred, truth = self._units(z), self._units(y)
         persistence = self._units(X[:, -1, self.meta["target_index"]])
         error, baseline_error = pred - truth, persistence - truth
         mae, baseline_mae = float(np.abs(error).mean()), float(np.abs(baseline_error).mean())
-        return {"mae": mae, "rmse": float(np.sqrt(np.mean(error**2))),
-                "baseline_mae": baseline_mae, "baseline_rmse": float(np.sqrt(np.mean(baseline_error**2))),
-                "mae_ratio": mae / baseline_mae if baseline_mae > 0 else float("nan"),
-                "loss": float(np.mean((z.astype(np.float64) - y) ** 2))}
+        return Evaluation({"mae": mae, "rmse": float(np.sqrt(np.mean(error**2))),
+                           "baseline_mae": baseline_mae, "baseline_rmse": float(np.sqrt(np.mean(baseline_error**2))),
+                           "mae_ratio": mae / baseline_mae if baseline_mae > 0 else float("nan"),
+                           "loss": float(np.mean((z.astype(np.float64) - y) ** 2))})
 
     # ----- prediction ------------------------------------------------------------------------
 
@@ -226,7 +231,14 @@ class ForecastTask:
 
         The last ``horizon`` forecasts lie beyond the file; their dates continue the file's
         last time step."""
-        features, times, fmt = self._read(path, self.meta["columns"])
+        return self._forecasts(model, read_lines(path), path)
+
+    def predict_lines(self, model, lines: list[str]) -> list[str]:
+        """Forecasts for CSV text (header row first), e.g. from standard input."""
+        return self._forecasts(model, lines, "<stdin>")
+
+    def _forecasts(self, model, lines: list[str], path: str) -> list[str]:
+        features, times, fmt = self._parse(lines, path, self.meta["columns"])
         W, h = self.config.window, self.config.horizon
         if len(features) < W:
             raise DataError(f"{path}: {len(features)} rows, fewer than window = {W}")
@@ -239,19 +251,12 @@ class ForecastTask:
         values = self._units(self._predict(model, X))
         return [f"{t.strftime(fmt)}\t{v:.2f}" for t, v in zip(when, values)]
 
-    def last_window(self, path: str) -> tuple[np.ndarray, list[str]]:
-        """The file's most recent window, scaled as in training: x (1, window, F) float32,
-        and the date of each of its rows (what ``rnnlab inspect`` labels the steps with)."""
-        features, times, fmt = self._read(path, self.meta["columns"])
+    def encode_text(self, text: str) -> Example:
+        """CSV rows with the training columns (header row first) -> their most recent window,
+        scaled as in training, its steps labelled by date."""
+        features, times, fmt = self._parse(text.splitlines(), "<input>", self.meta["columns"])
         W = self.config.window
         if len(features) < W:
-            raise DataError(f"{path}: {len(features)} rows, fewer than window = {W}")
+            raise DataError(f"<input>: {len(features)} rows, fewer than window = {W}")
         z = Standardizer.from_dict(self.meta["standardizer"]).transform(features[-W:]).astype(np.float32)
-        return z[None], [t.strftime(fmt) for t in times[-W:]]
-
-    def predict_lines(self, model, lines: list[str]) -> list[str]:
-        """Forecasts for CSV text (header row first), e.g. from standard input."""
-        if not any(line.strip() for line in lines):
-            raise DataError("<stdin>: is empty (expected CSV lines, the header row first)")
-        with text_as_file("\n".join(lines) + "\n", ".csv", "<stdin>") as path:
-            return self.predict_file(model, path)
+        return Example(WindowBatch(z[None], None), {"rnn": [t.strftime(fmt) for t in times[-W:]]})

@@ -41,8 +41,9 @@ from rnnlab.data.text import read_text
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
 from rnnlab.losses import log_softmax
-from rnnlab.models.charlm import CharLM
+from rnnlab.models.charlm import CharLM, StreamBatch
 from rnnlab.train.config import TrainConfig, option
+from rnnlab.train.tasks.base import Evaluation, Example
 
 EVAL_CHUNK = 2000  # characters per forward pass when evaluating a long text (state carried)
 PREDICT_BATCH = 256  # lines scored together by predict
@@ -73,21 +74,21 @@ class LMConfig(TrainConfig):
                               f"got {self.dev_fraction} and {self.test_fraction}")
 
 
-def stream_batches(ids: np.ndarray, batch_size: int, seq_len: int, offset: int = 0):
+def stream_batches(ids: np.ndarray, batch_size: int, seq_len: int, offset: int = 0) -> list[StreamBatch]:
     """Cut ids[offset:] into ``batch_size`` contiguous streams and those into (x, y) batches.
 
     Stream r is ids[offset + r S : offset + (r + 1) S + 1] with S = (len - offset - 1) // N;
     batch k is x = streams[:, k T : (k + 1) T], y = the characters one step later, each (N, T).
     The tail that does not fill a whole batch is dropped.
 
-    >>> [(x.tolist(), y.tolist()) for x, y in stream_batches(np.arange(9), 2, 2)]
+    >>> [(b.x.tolist(), b.y.tolist()) for b in stream_batches(np.arange(9), 2, 2)]
     [([[0, 1], [4, 5]], [[1, 2], [5, 6]]), ([[2, 3], [6, 7]], [[3, 4], [7, 8]])]
     """
     data = ids[offset:]
     S = (len(data) - 1) // batch_size
     x = data[: batch_size * S].reshape(batch_size, S)
     y = data[1 : batch_size * S + 1].reshape(batch_size, S)
-    return [(x[:, k : k + seq_len], y[:, k : k + seq_len]) for k in range(0, S - seq_len + 1, seq_len)]
+    return [StreamBatch(x[:, k : k + seq_len], y[:, k : k + seq_len]) for k in range(0, S - seq_len + 1, seq_len)]
 
 
 class LanguageModelTask:
@@ -159,7 +160,7 @@ class LanguageModelTask:
     def build_model(self, rng) -> CharLM:
         return CharLM(**self.model_options(), rng=rng)
 
-    def train_batches(self, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+    def train_batches(self, rng) -> list[StreamBatch]:
         """One epoch's batches in stream order (they must not be shuffled: each continues the
         last); a random offset below seq_len moves the chunk boundaries every epoch."""
         c = self.config
@@ -169,14 +170,19 @@ class LanguageModelTask:
         return stream_batches(ids, c.batch_size, c.seq_len, offset)
 
     @staticmethod
-    def batch_size_in_tokens(batch) -> int:
-        return int(batch[1].size)
+    def batch_size_in_tokens(batch: StreamBatch) -> int:
+        return int(batch.y.size)
 
-    def evaluate(self, model, split="dev", data=None) -> dict:
+    def evaluate(self, model, split="dev", data=None) -> Evaluation:
         """{"loss": nats/char, "bpc": bits/char} of a whole text read as one stream."""
         ids = data if data is not None else self.splits[split]
         loss = stream_loss(model, ids)
-        return {"loss": loss, "bpc": loss / math.log(2)}
+        return Evaluation({"loss": loss, "bpc": loss / math.log(2)})
+
+    def encode_text(self, text: str) -> Example:
+        """The text's characters, read from the zero state; each step labelled by its character."""
+        ids = self._encode(text, "<input>")
+        return Example(StreamBatch(ids[None], None), {"rnn": list(text)})
 
     def predict_lines(self, model, lines: list[str]) -> list[str]:
         """Per line: the loss (nats/char) of the line and its newline, read after a newline."""

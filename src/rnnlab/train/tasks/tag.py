@@ -19,12 +19,14 @@ import numpy as np
 
 from rnnlab.data.batching import pad
 from rnnlab.data.conllu import TAG_COLUMNS, read_conllu
-from rnnlab.data.errors import data_error
+from rnnlab.data.errors import DataError, data_error
 from rnnlab.data.text import read_text
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
+from rnnlab.losses import softmax_cross_entropy
 from rnnlab.models.tagger import TagBatch, Tagger, real_positions
 from rnnlab.train.config import TrainConfig, option
+from rnnlab.train.tasks.base import Evaluation, Example
 from rnnlab.train.tasks.common import padded_batches, split_off
 
 EVAL_BATCH = 128  # sentences per batch when evaluating or predicting
@@ -155,7 +157,8 @@ class TagTask:
         Each batch spells its distinct forms once, for the character RNN, and ``form_index``
         points every position at its form's row."""
         batches = []
-        for columns, lengths, idx in padded_batches(data.columns, np.arange(len(data.columns)), batch_size, rng):
+        for padded in padded_batches(data.columns, np.arange(len(data.columns)), batch_size, rng):
+            columns, lengths, idx = padded.inputs, padded.lengths, padded.labels  # labels: sentence indices
             forms = columns[:, :, 1]
             real = real_positions(lengths, forms.shape[1])
             distinct, inverse = np.unique(forms[real], return_inverse=True)
@@ -194,10 +197,8 @@ class TagTask:
     def batch_size_in_tokens(batch: TagBatch) -> int:
         return int(batch.lengths.sum())
 
-    def evaluate(self, model: Tagger, split: str = "dev", data: TagData | None = None) -> dict:
+    def evaluate(self, model: Tagger, split: str = "dev", data: TagData | None = None) -> Evaluation:
         """Token accuracy and mean cross-entropy over every real word of the split (or ``data``)."""
-        from rnnlab.losses import softmax_cross_entropy
-
         if data is not None:
             batches = [b for b, _ in self._batches(data, EVAL_BATCH)]
         else:
@@ -213,7 +214,15 @@ class TagTask:
             loss_sum += loss * count
             correct += int(((logits.argmax(axis=2) == batch.tags) & real).sum())
             total += count
-        return {"accuracy": correct / total, "loss": loss_sum / total}
+        return Evaluation({"accuracy": correct / total, "loss": loss_sum / total})
+
+    def encode_text(self, text: str) -> Example:
+        """The first line's whitespace-separated tokens, as one sentence."""
+        words = text.splitlines()[0].split() if text.strip() else []
+        if not words:
+            raise DataError("<input>: no words to tag")
+        ((batch, _),) = self._batches(self._encode([words], None, "<input>"), 1)
+        return Example(batch, {"rnn": words})
 
     def predict_lines(self, model: Tagger, lines: list[str]) -> list[str]:
         """One line of space-separated tags per line of whitespace-separated tokens."""

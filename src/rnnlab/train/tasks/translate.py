@@ -35,25 +35,24 @@ per line; an empty line gives an empty line.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rnnlab.data.batching import length_bucketed_batches, pad
+from rnnlab.data.errors import DataError
 from rnnlab.data.text import read_labelled_text, read_text, tokenize
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
 from rnnlab.models.decoding import beam_search, greedy_decode
 from rnnlab.models.seq2seq import ATTENTION, Seq2Seq, Seq2SeqBatch
 from rnnlab.train.config import TrainConfig, option
+from rnnlab.train.tasks.base import Evaluation, Example
 
 EVAL_BATCH = 200  # sentences decoded together
 GLUE = re.compile(r" ?(['’\-]) ?")  # detokenising: "j ' ai" -> "j'ai", "es - tu" -> "es-tu"
 GLUE_LEFT = re.compile(r" ([.,!?;:)])")  # "mort ." -> "mort."
-LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9))  # source words
 
 
 @dataclass
@@ -86,6 +85,18 @@ class TranslateConfig(TrainConfig):
                               f"got {self.src_col} and {self.tgt_col}")
         if self.bidirectional and self.hidden % 2:
             raise ConfigError(f"option hidden must be even with a bidirectional encoder, got {self.hidden}")
+
+
+@dataclass
+class Translations:
+    """What translating a split produced: the beam and greedy translations, the raw reference
+    sentences and each source's length in words, all in the split's order (what
+    ``rnnlab.analysis.bleu_by_length`` buckets)."""
+
+    beam: list[str]
+    greedy: list[str]
+    refs: list[str]
+    src_words: np.ndarray
 
 
 @dataclass
@@ -126,7 +137,6 @@ class TranslateTask:
         self.config = config
         self.meta = meta
         self.splits: dict[str, Pairs] = {}
-        self.outputs: dict[str, dict] = {}  # the last translations of each split (for the figure)
         if meta is not None:
             self._vocabs()
 
@@ -169,14 +179,15 @@ class TranslateTask:
         self._vocabs()
         self.splits = {name: self._encode(*texts[name]) for name in ("train", "dev", "test")}
 
-    def _encode_sources(self, sentences: list[str]) -> list[np.ndarray]:
+    def encode_sources(self, sentences: list[str]) -> list[np.ndarray]:
+        """Source ids of each sentence, cut to the first ``max_len`` tokens."""
         return [self.src_vocab.encode(self.source_tokens(s)[: self.config.max_len] or ["<unk>"])
                 for s in sentences]
 
     def _encode(self, sources: list[str], targets: list[str]) -> Pairs:
         tgt = [self.tgt_vocab.encode(tokenize(t, self.config.tgt_tokens)) for t in targets]
         words = np.array([len(s.split()) for s in sources], dtype=np.int64)
-        return Pairs(self._encode_sources(sources), tgt, list(targets), words)
+        return Pairs(self.encode_sources(sources), tgt, list(targets), words)
 
     def encode_file(self, path: str) -> Pairs:
         """Every pair of a TSV file in the training data's columns (no length filter)."""
@@ -239,7 +250,9 @@ class TranslateTask:
                 out[i] = detokenize(v.decode(y), self.config.tgt_tokens)
         return out
 
-    def evaluate(self, model, split="dev", data=None) -> dict:
+    def evaluate(self, model, split="dev", data=None) -> Evaluation:
+        """BLEU of the beam and greedy translations, the teacher-forced loss; the
+        translations themselves as the evaluation's outputs."""
         data = data if data is not None else self.splits[split]
         loss_sum, count = 0.0, 0
         for idx in self._groups(data, EVAL_BATCH):
@@ -248,32 +261,32 @@ class TranslateTask:
             count += n
         greedy = self._translate_ids(model, data.src, 1)
         beamed = self._translate_ids(model, data.src, self.config.beam) if self.config.beam > 1 else greedy
-        self.outputs[split] = {"beam": beamed, "greedy": greedy, "refs": data.refs, "src_words": data.src_words}
-        return {"bleu": corpus_bleu(beamed, data.refs), "bleu_greedy": corpus_bleu(greedy, data.refs),
-                "loss": loss_sum / count}
+        metrics = {"bleu": corpus_bleu(beamed, data.refs), "bleu_greedy": corpus_bleu(greedy, data.refs),
+                   "loss": loss_sum / count}
+        return Evaluation(metrics, Translations(beamed, greedy, data.refs, data.src_words))
 
-    def bleu_by_length(self, split: str = "test") -> dict:
-        """BLEU (beam and greedy) of the last translations of ``split`` per source-length bucket."""
-        out = self.outputs[split]
-        rows = []
-        for lo, hi in LENGTH_BUCKETS:
-            idx = np.nonzero((out["src_words"] >= lo) & (out["src_words"] <= hi))[0]
-            if idx.size:
-                refs = [out["refs"][i] for i in idx]
-                rows.append({"words": f"{lo}-{hi}" if hi < 10**9 else f"{lo}+", "pairs": int(idx.size),
-                             "bleu": corpus_bleu([out["beam"][i] for i in idx], refs),
-                             "bleu_greedy": corpus_bleu([out["greedy"][i] for i in idx], refs)})
-        return {"split": split, "attention": self.config.attention, "beam": self.config.beam, "buckets": rows}
+    # ----- one input -------------------------------------------------------------------------
 
-    def write_figures(self, run_dir: Path) -> None:
-        """DIR/bleu_by_length.json (always) and .png (with matplotlib) from the test translations."""
-        table = self.bleu_by_length("test")
-        (Path(run_dir) / "bleu_by_length.json").write_text(json.dumps(table, indent=1))
-        try:
-            from rnnlab.analysis.bleu_by_length import plot_bleu_by_length
-        except ImportError:
-            return
-        plot_bleu_by_length({f"attention: {self.config.attention}": table}, Path(run_dir) / "bleu_by_length.png")
+    def encode_text(self, text: str) -> Example:
+        """The first line as a source sentence; the decoder's input is only ``<bos>`` until
+        ``decoded_example`` fills in a translation."""
+        sentence = text.splitlines()[0] if text.strip() else ""
+        if not sentence.strip():
+            raise DataError("<input>: no sentence to translate")
+        (src,) = self.encode_sources([sentence])
+        v = self.tgt_vocab
+        batch = Seq2SeqBatch(src[None], np.array([len(src)]), np.array([[v.bos_id]]), None, np.array([1]))
+        return Example(batch, {"encoder": list(self.src_vocab.decode(src)), "decoder": ["<bos>"]})
+
+    def decoded_example(self, model, example: Example) -> Example:
+        """``example`` with the model's greedy translation as the decoder's input (teacher
+        forcing replays exactly what decoding did)."""
+        b, v = example.batch, self.tgt_vocab
+        (out,) = greedy_decode(model, b.src, b.src_lengths, bos_id=v.bos_id, eos_id=v.eos_id,
+                               max_len=self.decode_len, pad_id=v.pad_id)
+        tgt_in = np.array([[v.bos_id, *out]])
+        batch = Seq2SeqBatch(b.src, b.src_lengths, tgt_in, None, np.array([tgt_in.shape[1]]))
+        return Example(batch, {**example.steps, "decoder": ["<bos>", *v.decode(out)]})
 
     def translate_lines(self, model, lines: list[str], beam: int | None = None) -> list[str]:
         """One translation per line (beam width ``beam``, default the config's); "" for an empty line."""
@@ -283,7 +296,7 @@ class TranslateTask:
         real = [i for i, line in enumerate(lines) if line.strip()]
         out = [""] * len(lines)
         if real:
-            translated = self._translate_ids(model, self._encode_sources([lines[i] for i in real]), beam)
+            translated = self._translate_ids(model, self.encode_sources([lines[i] for i in real]), beam)
             for i, text in zip(real, translated):
                 out[i] = text
         return out
