@@ -253,12 +253,15 @@ def test_every_claim_of_the_lecture_holds_in_the_quick_tour(quick_tour):
 
 
 def test_tour_numbers_are_the_run_s_own(quick_tour):
-    """What the page says is what the run measured (e.g. section 1's accuracies)."""
+    """What the page says is what the run measured and checked (e.g. section 1's accuracies and
+    criterion), and section 1 measured what it claims: the MLP over the words stays at chance."""
     record = json.loads((quick_tour / "numbers.json").read_text())
     page = (quick_tour / "report.html").read_text()
     numbers = record["sections"]["s1_order"]["numbers"]
     assert f"MLP {numbers['mlp_accuracy']:.3f}, RNN {numbers['rnn_accuracy']:.3f}" in page
-    assert 0.0 <= numbers["mlp_accuracy"] <= 1.0
+    assert f"MLP accuracy within {s1_order.MAX_MLP_FROM_CHANCE:g} of chance" in page
+    assert numbers["chance"] == s1_order.CHANCE
+    assert abs(numbers["mlp_accuracy"] - s1_order.CHANCE) <= s1_order.MAX_MLP_FROM_CHANCE
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
