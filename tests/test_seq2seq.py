@@ -160,3 +160,23 @@ def test_beam_search_finds_translations_at_least_as_likely_as_greedy():
         assert log_p(n, beamed[n]) >= log_p(n, greedy[n]) - 1e-9
     assert length_penalty(np.array([1, 7]), 0.0).tolist() == [1.0, 1.0]
     assert length_penalty(np.array([1]), 1.0).tolist() == [1.0]
+
+
+def test_decoders_leave_the_models_log_probabilities_as_they_were():
+    """<pad> and <bos> are banned in the decoder's own copy, not in the array ``step`` returned."""
+    model, batch = _trained("general"), _reversal_batch(np.random.default_rng(4), n=5)
+    returned = []  # (what step returned, a copy taken at once)
+    step = model.step
+
+    def recording_step(tokens, state, memory):
+        logp, state = step(tokens, state, memory)
+        returned.append((logp, logp.copy()))
+        return logp, state
+
+    model.step = recording_step
+    common = dict(bos_id=BOS, eos_id=EOS, max_len=6)
+    greedy_decode(model, batch.src, batch.src_lengths, **common)
+    beam_search(model, batch.src, batch.src_lengths, beam=3, **common)
+    assert len(returned) > 2
+    for logp, as_returned in returned:
+        np.testing.assert_array_equal(logp, as_returned)

@@ -16,7 +16,7 @@ from rnnlab.cli import main
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.optim import SGD
 from rnnlab.tour import s1_order, s2_shared, s5_gates, s6_seq2seq
-from rnnlab.tour.blas import blas_threads
+from rnnlab.tour.blas import _openblas, blas_threads
 from rnnlab.tour.fit import fit
 from rnnlab.tour.nets import MLP, AlignedTagger, RecurrentReader
 from rnnlab.tour.runner import SECTIONS
@@ -163,11 +163,20 @@ def test_fit_stops_early_once_solved_and_counts_every_step():
     assert curve.eval_steps == [0, 10] and sum(done) == 100
 
 
-def test_blas_threads_restores_the_setting():
-    with blas_threads(1) as applied:
-        pass
-    with blas_threads(1) as again:
-        assert applied == again
+def test_blas_threads_sets_the_count_inside_and_restores_it_after():
+    functions = _openblas()  # what blas_threads itself calls, to read the setting
+    if functions is None:
+        pytest.skip("no OpenBLAS found beside NumPy: the thread count cannot be read here")
+    _, get_threads = functions
+    before = int(get_threads())
+    n = 2 if before == 1 else 1  # a count different from the current one
+    with blas_threads(n) as applied:
+        assert applied
+        assert int(get_threads()) == n
+    assert int(get_threads()) == before
+    with pytest.raises(RuntimeError), blas_threads(n):  # restored when the block raises too
+        raise RuntimeError
+    assert int(get_threads()) == before
 
 
 # ----------------------------------------------------------------------------------------
@@ -244,12 +253,15 @@ def test_every_claim_of_the_lecture_holds_in_the_quick_tour(quick_tour):
 
 
 def test_tour_numbers_are_the_run_s_own(quick_tour):
-    """What the page says is what the run measured (e.g. section 1's accuracies)."""
+    """What the page says is what the run measured and checked (e.g. section 1's accuracies and
+    criterion), and section 1 measured what it claims: the MLP over the words stays at chance."""
     record = json.loads((quick_tour / "numbers.json").read_text())
     page = (quick_tour / "report.html").read_text()
     numbers = record["sections"]["s1_order"]["numbers"]
     assert f"MLP {numbers['mlp_accuracy']:.3f}, RNN {numbers['rnn_accuracy']:.3f}" in page
-    assert 0.0 <= numbers["mlp_accuracy"] <= 1.0
+    assert f"MLP accuracy within {s1_order.MAX_MLP_FROM_CHANCE:g} of chance" in page
+    assert numbers["chance"] == s1_order.CHANCE
+    assert abs(numbers["mlp_accuracy"] - s1_order.CHANCE) <= s1_order.MAX_MLP_FROM_CHANCE
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -147,7 +147,7 @@ def check_integer(name: str, value, *, allow_none: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         expected = "an integer or None" if allow_none else "an integer"
         message = f"{name} must be {expected}, got {value!r}"
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     return int(value)
 
 

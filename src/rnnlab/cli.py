@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour = commands.add_parser(
         "tour", help="the lecture, run: each claim as an experiment, gathered in one HTML report",
         allow_abbrev=False, description="Run every claim of the lecture as an experiment on generated "
-        "data and write DIR/report.html with the figures (about 5 minutes; --quick about 1).",
+        "data and write DIR/report.html with the figures (about 1 minute on 2 cores; --quick about 20 seconds).",
     )
     tour.add_argument("--out", default="rnnlab-tour", metavar="DIR", help="where to write the report (default: rnnlab-tour)")
     tour.add_argument("--quick", action="store_true", help="fewer training steps: a check that everything runs")

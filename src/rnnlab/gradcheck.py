@@ -39,7 +39,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     """
     if not isinstance(x, np.ndarray):
         message = f"x must be a NumPy array that f reads, got {type(x).__name__}"
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     if x.dtype != np.float64:
         raise ValueError(
             f"x must be float64 for finite differences (float32 round-off swamps the "

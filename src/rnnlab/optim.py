@@ -77,7 +77,7 @@ class SGD:
         self.momentum = _check_nonnegative("momentum", momentum)
         if not isinstance(nesterov, (bool, np.bool_)):
             message = f"nesterov must be True or False, got {nesterov!r}"
-            raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+            raise ValueError(message)
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
         self.nesterov = bool(nesterov)
@@ -203,7 +203,7 @@ def _check_nonnegative(name: str, value) -> float:
 def _check_grads_dict(grads) -> None:
     if not isinstance(grads, dict):
         message = f"grads must be a dict of arrays, got {type(grads).__name__}"
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     for name, g in grads.items():
         if not isinstance(g, np.ndarray) or not np.issubdtype(g.dtype, np.floating):
             raise ValueError(f"grads['{name}'] must be a float array, got {type(g).__name__}")
@@ -213,7 +213,7 @@ def _check_params_and_grads(params, grads) -> None:
     """Same keys; each grad finite and of its parameter's shape and dtype."""
     if not isinstance(params, dict):
         message = f"params must be a dict of arrays, got {type(params).__name__}"
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     _check_grads_dict(grads)
     missing, unexpected = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
     if missing or unexpected:

@@ -1,12 +1,13 @@
 """Every reader reports a missing, empty, non-UTF-8 or broken gzip file the same way,
 and reads a ``.gz`` file exactly as the plain one."""
 
+import dataclasses
 import gzip
 
 import numpy as np
 import pytest
 
-from rnnlab.data.conllu import read_conllu
+from rnnlab.data.conllu import Sentence, read_conllu
 from rnnlab.data.errors import DataError
 from rnnlab.data.series import read_csv_series
 from rnnlab.data.text import read_labelled_text, read_text
@@ -34,16 +35,28 @@ READERS = {
 }
 
 
+# name -> what the reader returns for the valid file above
+EXPECTED = {
+    "conllu": [Sentence(words=["Dogs", "bark", "."], tags=["NOUN", "VERB", "PUNCT"], lines=[2, 3, 4])],
+    "labelled_text": (["good film", "bad film"], ["1", "0"]),
+    "ts": ([np.array([[1, 4], [2, 5], [3, 6]], dtype=np.float32),
+            np.array([[7, 9], [8, 10]], dtype=np.float32)], ["a", "b"]),
+    "csv_series": (["2010/01/01", "2010/01/02"], np.array([[1.5], [2.5]], dtype=np.float32), ["temp"]),
+    "text": TEXT,
+}
+
+
 @pytest.fixture(params=sorted(READERS))
 def reader(request):
     return READERS[request.param]
 
 
-def test_valid_file_reads(tmp_path, reader):
-    read, text = reader
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_valid_file_reads(tmp_path, name):
+    read, text = READERS[name]
     path = tmp_path / "ok.txt"
     path.write_text(text, encoding="utf-8")
-    read(path)
+    _assert_identical(read(path), EXPECTED[name])
 
 
 def test_missing_file(tmp_path, reader):
@@ -126,6 +139,21 @@ def _assert_same(a, b):
             _assert_same(x, y)
     else:
         assert a == b
+
+
+def _assert_identical(actual, expected):
+    """Same types, dtypes, shapes and values all the way down (Sentence.lines included)."""
+    assert type(actual) is type(expected)
+    if isinstance(expected, np.ndarray):
+        np.testing.assert_array_equal(actual, expected, strict=True)
+    elif isinstance(expected, (list, tuple)):
+        assert len(actual) == len(expected)
+        for x, y in zip(actual, expected):
+            _assert_identical(x, y)
+    elif dataclasses.is_dataclass(expected):
+        _assert_identical(dataclasses.astuple(actual), dataclasses.astuple(expected))
+    else:
+        assert actual == expected
 
 
 def test_not_utf8_inside_gzip(tmp_path):

@@ -1,13 +1,13 @@
 r"""Luong attention: every decoder step looks back at all encoder outputs of its own source.
 
 The lecture's encoder-decoder hands the decoder one fixed-size summary (the encoder's final
-state). Attention lets each decoder step t read a weighted mix of all encoder outputs
-h_enc[s], with weights it computes from its own state (Luong, Pham & Manning, 2015, "global"
+state). Attention lets each decoder step s read a weighted mix of all encoder outputs
+h_enc[t], with weights it computes from its own state (Luong, Pham & Manning, 2015, "global"
 attention, without input feeding), for all S decoder steps at once::
 
     q      = h_dec W_a            (N, S, H)   "general" score;  q = h_dec for "dot"
-    e      = q h_enc^T            (N, S, T)   e[n, t, s] = q[n, t] . h_enc[n, s]
-    a      = softmax_s(e)         (N, S, T)   over the source's own steps s < L_n only
+    e      = q h_enc^T            (N, S, T)   e[n, s, t] = q[n, s] . h_enc[n, t]
+    a      = softmax_t(e)         (N, S, T)   over the source's own steps t < L_n only
                                               (a = 0 at padded source steps)
     ctx    = a h_enc              (N, S, H)   the context: a weighted mean of encoder outputs
     u      = [ctx, h_dec] W_c + b_c           W_c (2H, H), b_c (H,)
@@ -18,7 +18,7 @@ Backward, given dh_att (N, S, H), in reverse::
     du          = dh_att * (1 - h_att^2)                  back through tanh
     d[ctx, h_dec] = du W_c^T ;  dW_c = [ctx, h_dec]^T du ;  db_c = sum du
     da          = dctx h_enc^T           dh_enc  = a^T dctx          back through ctx = a h_enc
-    de          = a * (da - sum_s(a * da))                            back through the softmax
+    de          = a * (da - sum_t(a * da))                            back through the softmax
                                                                       (0 where a = 0: padding)
     dq          = de h_enc               dh_enc += de^T q             back through e = q h_enc^T
     general:    dh_dec += dq W_a^T ;  dW_a = h_dec^T dq               back through q = h_dec W_a
@@ -54,7 +54,7 @@ class AttentionCache:
 
 
 def source_mask(src_lengths: np.ndarray, T: int) -> np.ndarray:
-    """(N, 1, T) boolean: True at the source steps s < L_n that attention may look at."""
+    """(N, 1, T) boolean: True at the source steps t < L_n that attention may look at."""
     return (np.arange(T)[None, :] < np.asarray(src_lengths)[:, None])[:, None, :]
 
 

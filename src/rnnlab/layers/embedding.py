@@ -56,7 +56,7 @@ def embedding_backward(dy, cache: EmbeddingCache, padding_idx: int | None = None
             f"cache must be the EmbeddingCache returned by embedding_forward, "
             f"got {type(cache).__name__}"
         )
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     V, D = cache.table_shape
     dy = _checks.check_float_array(
         "dy", dy, ndim=cache.ids.ndim + 1, dtype=cache.dtype, shape=cache.ids.shape + (D,),

@@ -58,7 +58,7 @@ def linear_backward(dy, cache: LinearCache) -> tuple[np.ndarray, np.ndarray, np.
             f"cache must be the LinearCache returned by linear_forward, "
             f"got {type(cache).__name__}"
         )
-        raise ValueError(message)  # noqa: TRY004 - every bad argument is a ValueError here
+        raise ValueError(message)
     x, W = cache.x, cache.W
     D, M = W.shape
     dy = _checks.check_float_array(

@@ -36,9 +36,12 @@ def length_penalty(n: np.ndarray, alpha: float) -> np.ndarray:
     return ((5.0 + n) / 6.0) ** alpha
 
 
-def _banned(logp: np.ndarray, pad_id: int, bos_id: int) -> None:
+def _without_banned(logp: np.ndarray, pad_id: int, bos_id: int) -> np.ndarray:
+    """A copy of logp (..., V) with <pad> and <bos> at -inf: never produced. logp is left as it is."""
+    logp = logp.copy()
     logp[..., pad_id] = -np.inf
     logp[..., bos_id] = -np.inf
+    return logp
 
 
 def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: int, eos_id: int,
@@ -52,7 +55,7 @@ def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: in
     done = np.zeros(N, dtype=bool)
     for t in range(max_len):
         logp, state = model.step(tokens, state, memory)
-        _banned(logp, pad_id, bos_id)
+        logp = _without_banned(logp, pad_id, bos_id)
         tokens = logp.argmax(axis=1)
         out[:, t] = tokens
         ended = ~done & (tokens == eos_id)
@@ -85,7 +88,7 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
         logp, state = model.step(tokens, state, memory)  # (N K, V)
         V = logp.shape[1]
         logp = logp.reshape(N, K, V).astype(np.float64)
-        _banned(logp, pad_id, bos_id)
+        logp = _without_banned(logp, pad_id, bos_id)
         logp[finished] = -np.inf  # a finished hypothesis continues only with <pad>, for free
         logp[finished, pad_id] = 0.0
         total = scores[:, :, None] + logp  # (N, K, V) log p of every candidate

@@ -34,13 +34,9 @@ details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #444; }
 
 
 def _format(value) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return str(value)  # bool, int and anything else as written
 
 
 def _image(path: Path) -> str:

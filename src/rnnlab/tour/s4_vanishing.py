@@ -33,6 +33,10 @@ from rnnlab.tour.section import Progress, Section
 
 VOCAB, HIDDEN, BATCH, HELD_OUT, LR = 8, 64, 64, 500, 3e-3
 FORGET_BIAS = 3.0  # f = sigmoid(3) = 0.95 at the start: the cell path is open from step one
+STOP_AT = 0.99  # a model stops training once its held-out accuracy reaches this
+SOLVED = 0.9  # a distance is solved when its runs' mean accuracy is at least this
+# the check: at initialisation the RNN's gradient ratio at h_0 is at least this many times smaller
+MIN_GRAD_RATIO_FACTOR = 10
 CELLS = {"rnn": lambda rng: RNN(VOCAB, HIDDEN, rng=rng),
          "lstm": lambda rng: LSTM(VOCAB, HIDDEN, rng=rng, forget_bias=FORGET_BIAS)}
 
@@ -78,7 +82,7 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
                 probe = k == probe_k and r == 0
                 if probe:
                     grads[(cell, "at initialisation")] = last_step_gradient_norms(reader, probe_x, probe_y)
-                curve = fit(reader, batch, n, progress, optimizer=Adam(LR), every=50, stop_at=0.99,
+                curve = fit(reader, batch, n, progress, optimizer=Adam(LR), every=50, stop_at=STOP_AT,
                             evaluate=lambda m=reader, x=test_x, y=test_y: m.accuracy(x, y))
                 accuracy[cell][j, r] = curve.final
                 steps_used[cell][j, r] = curve.eval_steps[-1]
@@ -93,10 +97,10 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
     mean = {cell: accuracy[cell].mean(axis=1) for cell in CELLS}
 
     def solved_up_to(cell):
-        """The largest k such that every distance up to k is solved (mean accuracy >= 0.9)."""
+        """The largest k such that every distance up to k is solved (mean accuracy >= SOLVED)."""
         last = 0
         for k, a in zip(ks, mean[cell]):
-            if a < 0.9:
+            if a < SOLVED:
                 break
             last = k
         return last
@@ -120,8 +124,8 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
         setup=f"Recall the first of k + 1 symbols ({VOCAB} symbols, chance {1 / VOCAB:.3f}); "
               f"H = {HIDDEN}, LSTM forget-gate bias {FORGET_BIAS:g}; {repeats} model(s) per cell and "
               f"k in {ks}, each trained for at most {n} Adam steps (lr {LR:g}) of {BATCH} sequences, "
-              f"stopping at 99% on {HELD_OUT} held-out sequences. A distance is solved when its "
-              f"runs' mean accuracy is at least 0.9. Gradient norms: the first k = {probe_k} model "
+              f"stopping at {STOP_AT:.0%} on {HELD_OUT} held-out sequences. A distance is solved when its "
+              f"runs' mean accuracy is at least {SOLVED:g}. Gradient norms: the first k = {probe_k} model "
               f"of each cell, 256 sequences, mean over the batch, divided by ||dL/dh_T||.",
         result=f"||dL/dh_0|| / ||dL/dh_T|| at initialisation: RNN "
                f"{numbers['rnn_grad_ratio_h0_init']:.2g}, LSTM {numbers['lstm_grad_ratio_h0_init']:.2g}; "
@@ -130,11 +134,12 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
                f"{numbers['rnn_solved_up_to']}, LSTM k = {numbers['lstm_solved_up_to']} (of {ks[-1]} "
                f"tried).",
         check="at initialisation, where learning has to start, the RNN's gradient at h_0 (relative "
-              "to h_T) is at least 10x smaller than the LSTM's, and the LSTM solves every distance "
+              f"to h_T) is at least {MIN_GRAD_RATIO_FACTOR:g}x smaller than the LSTM's, and the LSTM solves every distance "
               "up to a longer one than the RNN does (after training a model's ratio says what it "
               "learned to carry, not whether it could start: an RNN that learned to hold a symbol "
               "passes gradient back too, so the trained ratios are shown but not checked)",
         holds=bool(numbers["lstm_solved_up_to"] > numbers["rnn_solved_up_to"]
-                   and numbers["rnn_grad_ratio_h0_init"] * 10 <= numbers["lstm_grad_ratio_h0_init"]),
+                   and numbers["rnn_grad_ratio_h0_init"] * MIN_GRAD_RATIO_FACTOR
+                   <= numbers["lstm_grad_ratio_h0_init"]),
         numbers=numbers, figures=[vanishing_png, distance_png], table=table,
     )
