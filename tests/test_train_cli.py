@@ -125,9 +125,8 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_previous_checkpoint(data, m
 
 def test_a_dev_metric_that_is_not_finite_stops_the_run(data, monkeypatch, capsys):
     tmp_path, config = data
-    from rnnlab.train.tasks.classify import ClassifyTask
-
     from rnnlab.train.tasks.base import Evaluation
+    from rnnlab.train.tasks.classify import ClassifyTask
 
     monkeypatch.setattr(ClassifyTask, "evaluate",
                         lambda self, model, split="dev", data=None: Evaluation({"accuracy": float("nan")}))

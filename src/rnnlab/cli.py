@@ -294,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    keep_freed_memory()  # warm reuse of big arrays between training steps (see memory.py)
+    if argv is None:  # the command itself, not a caller in this process (tests): see memory.py
+        keep_freed_memory()  # warm reuse of big arrays between training steps
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -62,6 +62,7 @@ class Model(Protocol):
     def trace(self, batch) -> Trace: ...
 
 
+@runtime_checkable
 class Task(Protocol):
     """What a task provides to the trainer, the command line and the instruments.
 
