@@ -14,12 +14,13 @@ from rnnlab import LSTM, RNN
 from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
 from rnnlab.cli import main
 from rnnlab.gradcheck import numerical_gradient, relative_error
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import SGD
 from rnnlab.tour import s1_order, s2_shared, s5_gates, s6_seq2seq
 from rnnlab.tour.blas import _openblas, blas_threads
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import MLP, AlignedTagger, RecurrentReader
+from rnnlab.tour.nets import MLP, AlignedTagger
 from rnnlab.tour.runner import SECTIONS
+from rnnlab.tour.steps import train_steps
 
 # ----------------------------------------------------------------------------------------
 # dL/dh_t replayed from the cache equals what the layer's own backward gives
@@ -106,11 +107,11 @@ def test_mlp_gradient(objective):
                                   lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64)])
 def test_recurrent_reader_gradient_with_lengths(make):
     rng = np.random.default_rng(3)
-    model = RecurrentReader(make(rng), 3, rng)
+    model = SequenceClassifier.reading(make(rng), 3, rng)
     for p in model.params.values():
         p += 0.1 * rng.standard_normal(p.shape)  # non-zero biases
     x = rng.standard_normal((4, 5, 3))
-    _check_gradients(model, (x, np.array([5, 2, 4, 3]), rng.integers(0, 3, size=4)))
+    _check_gradients(model, SequenceBatch(x, np.array([5, 2, 4, 3]), rng.integers(0, 3, size=4)))
 
 
 def test_aligned_tagger_gradient_with_mask():
@@ -147,18 +148,18 @@ class _Exploding:
 
 def test_fit_stops_a_diverged_run_and_counts_every_step():
     done = []
-    curve = fit(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None,
+    curve = train_steps(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None,
                 allow_divergence=True)
     assert curve.diverged_at == 3 and len(curve.loss) == 2 and sum(done) == 10
     with pytest.raises(FloatingPointError):
-        fit(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None)
+        train_steps(_Exploding(), lambda: None, 10, done.append, optimizer=SGD(0.1), clip=None)
 
 
 def test_fit_stops_early_once_solved_and_counts_every_step():
     done = []
     model = _Exploding()
     model.calls = -100  # never explodes here
-    curve = fit(model, lambda: None, 100, done.append, optimizer=SGD(0.0), evaluate=lambda: 1.0,
+    curve = train_steps(model, lambda: None, 100, done.append, optimizer=SGD(0.0), evaluate=lambda: 1.0,
                 every=10, stop_at=0.99)
     assert curve.eval_steps == [0, 10] and sum(done) == 100
 

@@ -1,7 +1,8 @@
 """A short demo: an LSTM learns to remember the first symbol of a sequence.
 
-Many-to-one: ``x`` (N, T, V) one-hot -> LSTM -> h_T -> Linear -> softmax over V symbols,
-trained with cross-entropy, BPTT, gradient clipping and Adam, with a progress bar.
+Many-to-one: ``x`` (N, T, V) one-hot -> LSTM -> h_T -> Linear -> softmax over V symbols
+(``SequenceClassifier.reading``), trained with cross-entropy, BPTT, gradient clipping and
+Adam on freshly drawn batches (``rnnlab.tour.steps.train_steps``), with a progress bar.
 The same run with ``--cell rnn`` shows the tanh RNN struggling to carry the symbol.
 """
 
@@ -14,12 +15,12 @@ import numpy as np
 from tqdm import tqdm
 
 from rnnlab.data.synthetic import first_symbol_recall
-from rnnlab.layers.linear import Linear
 from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
-from rnnlab.losses import softmax_cross_entropy
-from rnnlab.optim import Adam, clip_grad_norm
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
+from rnnlab.optim import Adam
 from rnnlab.options import check_option, option
+from rnnlab.tour.steps import train_steps
 
 
 @dataclass
@@ -43,41 +44,21 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict:
     """Train on freshly drawn batches; return the final held-out accuracy and timings."""
     rng = np.random.default_rng(config.seed)
     Cell = LSTM if config.cell == "lstm" else RNN
-    recurrent = Cell(config.vocab, config.hidden, rng=rng)
-    head = Linear(config.hidden, config.vocab, rng=rng)
-    params = {f"rnn.{k}": v for k, v in recurrent.params.items()}
-    params.update({f"head.{k}": v for k, v in head.params.items()})
-    optimizer = Adam(lr=config.lr)
+    model = SequenceClassifier.reading(Cell(config.vocab, config.hidden, rng=rng), config.vocab, rng)
+    test_x, test_y = first_symbol_recall(np.random.default_rng(config.seed + 1), 1000, config.length, config.vocab)
 
-    def logits_of(x):
-        out, state, rnn_cache = recurrent.forward(x)
-        h_T = out[:, -1]  # many-to-one: read the last output
-        logits, head_cache = head.forward(h_T)
-        return logits, (out.shape, rnn_cache, head_cache)
+    def draw() -> SequenceBatch:
+        x, y = first_symbol_recall(rng, config.batch_size, config.length, config.vocab)
+        return SequenceBatch(x, None, y)
 
     start = time.perf_counter()
-    bar = tqdm(range(config.steps), desc=f"{config.cell} recall-first T={config.length}",
-               disable=not progress, unit="step")
-    for step in bar:
-        x, y = first_symbol_recall(rng, config.batch_size, config.length, config.vocab)
-        logits, (out_shape, rnn_cache, head_cache) = logits_of(x)
-        loss, dlogits = softmax_cross_entropy(logits, y)
-        dh_T, head_grads = head.backward(dlogits, head_cache)
-        dout = np.zeros(out_shape, dtype=dh_T.dtype)
-        dout[:, -1] = dh_T  # only the last step's output feeds the loss
-        _, _, rnn_grads = recurrent.backward(dout, None, rnn_cache)
-        grads = {f"rnn.{k}": g for k, g in rnn_grads.items()}
-        grads.update({f"head.{k}": g for k, g in head_grads.items()})
-        clip_grad_norm(grads, config.clip)
-        optimizer.step(params, grads)
-        if step % 10 == 0 or step == config.steps - 1:
-            accuracy = float((logits.argmax(axis=1) == y).mean())
-            elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}",
-                            seq_per_s=f"{(step + 1) * config.batch_size / elapsed:.0f}")
-    train_seconds = time.perf_counter() - start
+    with tqdm(total=config.steps, desc=f"{config.cell} recall-first T={config.length}", disable=not progress,
+              unit="step") as bar:
+        def held_out_accuracy() -> float:
+            accuracy = model.accuracy(test_x, test_y)
+            bar.set_postfix(held_out_acc=f"{accuracy:.2f}")
+            return accuracy
 
-    x, y = first_symbol_recall(np.random.default_rng(config.seed + 1), 1000, config.length, config.vocab)
-    logits, _ = logits_of(x)
-    accuracy = float((logits.argmax(axis=1) == y).mean())
-    return {"accuracy": accuracy, "chance": 1 / config.vocab, "train_seconds": train_seconds}
+        curve = train_steps(model, draw, config.steps, bar.update, optimizer=Adam(lr=config.lr),
+                            clip=config.clip, evaluate=held_out_accuracy, every=max(config.steps // 4, 1))
+    return {"accuracy": curve.final, "chance": 1 / config.vocab, "train_seconds": time.perf_counter() - start}

@@ -40,10 +40,11 @@ from rnnlab.models.parts import (
 @dataclass(frozen=True)
 class SequenceBatch:
     """One minibatch: inputs (N, T) token ids (0 = padding) or (N, T, D) features, zero past
-    each sequence's end; lengths (N,) in 1..T; labels (N,) class ids (anything when unlabelled)."""
+    each sequence's end; lengths (N,) in 1..T, or None when every sequence has all T steps;
+    labels (N,) class ids (anything when unlabelled)."""
 
     inputs: np.ndarray
-    lengths: np.ndarray
+    lengths: np.ndarray | None
     labels: np.ndarray
 
 
@@ -69,11 +70,23 @@ class SequenceClassifier:
                  embed: int = 0, input_size: int | None = None, pool: str = "last", dtype=np.float32):
         if pool not in ("last", "mean", "max"):
             raise ValueError(f"pool must be 'last', 'mean' or 'max', got {pool!r}")
-        self.dropout, self.pool = dropout, pool
-        self.embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype) if vocab_size else None
-        width = embed if self.embed else input_size
-        self.rnn = make_recurrent(cell, width, hidden, layers, bidirectional, rng, dtype)
-        self.head = Linear(self.rnn.output_size, num_classes, rng=rng, dtype=dtype)
+        embedding = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype) if vocab_size else None
+        width = embed if embedding else input_size
+        self._assemble(embedding, make_recurrent(cell, width, hidden, layers, bidirectional, rng, dtype),
+                       num_classes, dropout, pool, rng)
+
+    @classmethod
+    def reading(cls, layer, num_classes: int, rng: np.random.Generator) -> SequenceClassifier:
+        """The lecture's many-to-one around a recurrent layer built elsewhere (a ReLU or
+        sigmoid RNN, an LSTM with a chrono bias): features in, the final state read, no
+        dropout. The tour and the demo use it."""
+        model = cls.__new__(cls)
+        model._assemble(None, layer, num_classes, 0.0, "last", rng)
+        return model
+
+    def _assemble(self, embedding, rnn, num_classes: int, dropout: float, pool: str, rng) -> None:
+        self.dropout, self.pool, self.embed, self.rnn = dropout, pool, embedding, rnn
+        self.head = Linear(rnn.output_size, num_classes, rng=rng, dtype=rnn.dtype)
         parts = {"rnn": self.rnn, "head": self.head}
         if self.embed:
             parts = {"embed": self.embed, **parts}
@@ -120,8 +133,13 @@ class SequenceClassifier:
             grads.update(prefixed("embed", self.embed.backward(dropout_backward(dx, cache.mask_in), cache.embed)))
         return loss, grads, None
 
-    def logits(self, inputs, lengths) -> np.ndarray:
+    def logits(self, inputs, lengths=None) -> np.ndarray:
+        """(N, C) class scores, no dropout."""
         return self._forward(inputs, lengths, None)[0]
+
+    def accuracy(self, inputs, labels, lengths=None) -> float:
+        """The share of sequences whose highest score is their label."""
+        return float((self.logits(inputs, lengths).argmax(axis=1) == labels).mean())
 
     def trace(self, batch: SequenceBatch) -> Trace:
         """The recurrent layer's run over the batch, without dropout."""

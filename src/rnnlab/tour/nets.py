@@ -1,17 +1,13 @@
-r"""The two small models the tour compares: a perceptron and a recurrent reader.
+r"""The small models of the tour that are not the library's: a perceptron, and the aligned
+tagger that emits one output per input. The recurrent reader the sections compare with
+them is the library's many-to-one classifier around a given layer,
+``rnnlab.models.classifier.SequenceClassifier.reading(layer, C, rng)``.
 
 MLP, a fixed-size vector in (a bag of words, a window of numbers)::
 
     u = tanh(x W_1 + b_1)           x (N, D), u (N, M)
     z = u W_2 + b_2                 z (N, C)  logits, or (N, 1) a number
     loss = cross-entropy(softmax(z), y)     or     mean (z - y)^2
-
-RecurrentReader, many-to-one over any recurrent layer (tanh, ReLU or sigmoid RNN, LSTM)::
-
-    out, state = layer(x, lengths)  x (N, T, D) one-hot or features
-    z = h_T W + b                   h_T (N, H) the last layer's final state, each row at its
-                                    own last step; z (N, C)
-    loss = cross-entropy(softmax(z), y)
 
 AlignedTagger, one output per input (the many-to-many RNN before Seq2Seq)::
 
@@ -20,9 +16,8 @@ AlignedTagger, one output per input (the many-to-many RNN before Seq2Seq)::
     z_t = out_t W + b               z (N, T, C), a prediction at every input step
     loss = mean over counted steps of cross-entropy(softmax(z_t), y_t)
 
-Backward runs each chain in reverse; the reader's loss reaches the recurrent layer only
-through its final state, so ``dout`` is zero and ``dstate`` carries the gradient; the
-tagger's reaches it through every output.
+Backward runs each chain in reverse; the tagger's loss reaches the recurrent layer through
+every output.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.linear import Linear
 from rnnlab.layers.lstm import LSTM
 from rnnlab.losses import mse, softmax_cross_entropy
-from rnnlab.models.parts import final_hidden, final_hidden_backward, flat_params, prefixed
+from rnnlab.models.parts import flat_params, prefixed
 
 
 class MLP:
@@ -68,34 +63,6 @@ class MLP:
         da = du * (1 - u * u)  # back through u = tanh(a)
         _, grads1 = self.layer1.backward(da, cache1)  # back through a = x W_1 + b_1
         return loss, {**prefixed("layer1", grads1), **prefixed("layer2", grads2)}, None
-
-
-class RecurrentReader:
-    """Reads a sequence with ``layer`` (an ``RNN`` or ``LSTM``) and classifies its final state."""
-
-    def __init__(self, layer, num_classes: int, rng: np.random.Generator):
-        self.rnn = layer
-        self.head = Linear(layer.output_size, num_classes, rng=rng, dtype=layer.dtype)
-        self.params = flat_params(rnn=self.rnn, head=self.head)
-
-    def forward(self, x: np.ndarray, lengths: np.ndarray | None = None):
-        """x (N, T, D) -> logits (N, C), cache; ``cache[2]`` is the layer's cache."""
-        out, state, rnn_cache = self.rnn.forward(x, lengths=lengths)
-        z, head_cache = self.head.forward(final_hidden(self.rnn, state))
-        return z, (out.shape, state, rnn_cache, head_cache)
-
-    def loss_and_grads(self, batch, rng=None, carry=None):
-        """batch = (x (N, T, D), lengths (N,) or None, y (N,)). Returns (loss, grads, None)."""
-        x, lengths, y = batch
-        z, (out_shape, state, rnn_cache, head_cache) = self.forward(x, lengths)
-        loss, dz = softmax_cross_entropy(z, y)
-        dh_T, grads = self.head.backward(dz, head_cache)  # back through z = h_T W + b
-        dstate = final_hidden_backward(self.rnn, state, dh_T)  # back into the final state
-        _, _, rnn_grads = self.rnn.backward(np.zeros(out_shape, dtype=dz.dtype), dstate, rnn_cache)
-        return loss, {**prefixed("head", grads), **prefixed("rnn", rnn_grads)}, None
-
-    def accuracy(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray | None = None) -> float:
-        return float((self.forward(x, lengths)[0].argmax(axis=1) == y).mean())
 
 
 class AlignedTagger:

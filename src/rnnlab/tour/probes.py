@@ -1,4 +1,5 @@
-"""Measurements the sections share, read from a ``RecurrentReader``'s forward pass.
+"""Measurements the sections share, read from a many-to-one classifier's forward pass
+(``SequenceClassifier.reading``: a recurrent layer whose final state a linear head reads).
 
 ``state_norms``: the mean over the batch of ||h_t||, t = 1..T, from the layer's output.
 ``last_step_gradient_norms``: the mean over the batch of ||dL_n/dh_t||, t = 0..T, where
@@ -14,19 +15,19 @@ import numpy as np
 
 from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
 from rnnlab.losses import softmax_cross_entropy
-from rnnlab.tour.nets import RecurrentReader
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 
 
-def state_norms(reader: RecurrentReader, x: np.ndarray) -> np.ndarray:
+def state_norms(reader: SequenceClassifier, x: np.ndarray) -> np.ndarray:
     """(T,) mean over the batch of ||h_t||, t = 1..T."""
     out = reader.rnn.forward(x)[0]
     return np.linalg.norm(out.astype(np.float64), axis=2).mean(axis=0)
 
 
-def last_step_gradient_norms(reader: RecurrentReader, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def last_step_gradient_norms(reader: SequenceClassifier, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(T + 1,) mean over the batch of ||dL_n/dh_t||, t = 0..T (0 is the initial state)."""
-    z, (_, _, rnn_cache, head_cache) = reader.forward(x)
-    _, dz = softmax_cross_entropy(z, y)
-    dh_T, _ = reader.head.backward(dz * len(y), head_cache)  # per-sequence losses, not their mean
-    dh, _ = hidden_state_gradients(kernel_cache(rnn_cache), dh_T)
+    trace = reader.trace(SequenceBatch(x, None, y))
+    _, dz = softmax_cross_entropy(reader.logits(x), y)
+    dh_T = (dz * len(y)) @ reader.head.params["W"].T  # back through z = h_T W + b, per-sequence losses
+    dh, _ = hidden_state_gradients(kernel_cache(trace.layers["rnn"].cache), dh_T)
     return np.linalg.norm(dh, axis=2).mean(axis=1)

@@ -17,10 +17,11 @@ import numpy as np
 from rnnlab.analysis import tour_figures
 from rnnlab.data.synthetic import one_hot
 from rnnlab.layers.rnn import RNN
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import MLP, RecurrentReader
+from rnnlab.tour.nets import MLP
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 WORDS = ["x", "y", "a", "b", "c", "d", "e", "f", "g", "h"]  # ids 0 and 1 are the markers
 LENGTH, HIDDEN, BATCH, HELD_OUT = 10, 32, 64, 2000
@@ -57,7 +58,7 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
     test_x, test_bag = one_hot(test_ids, len(WORDS)), bag_of_words(test_ids)
 
     mlp = MLP(len(WORDS), HIDDEN, 2, "softmax", rng)
-    rnn = RecurrentReader(RNN(len(WORDS), HIDDEN, rng=rng), 2, rng)
+    rnn = SequenceClassifier.reading(RNN(len(WORDS), HIDDEN, rng=rng), 2, rng)
 
     def mlp_batch():
         ids, y = order_task(rng, BATCH)
@@ -65,14 +66,14 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
 
     def rnn_batch():
         ids, y = order_task(rng, BATCH)
-        return one_hot(ids, len(WORDS)), None, y
+        return SequenceBatch(one_hot(ids, len(WORDS)), None, y)
 
     def mlp_accuracy():
         return float((mlp.forward(test_bag)[0].argmax(axis=1) == test_y).mean())
 
     n = steps(quick)
-    mlp_curve = fit(mlp, mlp_batch, n, progress, optimizer=Adam(3e-3), evaluate=mlp_accuracy, every=25)
-    rnn_curve = fit(rnn, rnn_batch, n, progress, optimizer=Adam(3e-3),
+    mlp_curve = train_steps(mlp, mlp_batch, n, progress, optimizer=Adam(3e-3), evaluate=mlp_accuracy, every=25)
+    rnn_curve = train_steps(rnn, rnn_batch, n, progress, optimizer=Adam(3e-3),
                     evaluate=lambda: rnn.accuracy(test_x, test_y), every=25)
 
     # a pair with the same words: the first held-out sequence and its markers swapped
@@ -80,7 +81,7 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
     swapped[test_ids[0] == 0], swapped[test_ids[0] == 1] = 1, 0
     pair = np.stack([test_ids[0], swapped])
     pair_mlp = _softmax(mlp.forward(bag_of_words(pair))[0])[:, 1]
-    pair_rnn = _softmax(rnn.forward(one_hot(pair, len(WORDS)))[0])[:, 1]
+    pair_rnn = _softmax(rnn.logits(one_hot(pair, len(WORDS))))[:, 1]
     table = [["sequence", "x before y?", "MLP: P(x before y)", "RNN: P(x before y)"]]
     for k in range(2):
         table.append([" ".join(WORDS[i] for i in pair[k]), "yes" if _x_first(pair[k]) else "no",

@@ -20,10 +20,11 @@ import numpy as np
 from rnnlab.analysis import tour_figures
 from rnnlab.data.synthetic import one_hot
 from rnnlab.layers.rnn import RNN
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import MLP, RecurrentReader
+from rnnlab.tour.nets import MLP
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 SYMBOLS = ["x", "y", "a", "b", "c"]  # x = 0, y = 1
 HIDDEN, BATCH, HELD_OUT = 32, 64, 1000
@@ -60,15 +61,15 @@ def bigram_task(rng: np.random.Generator, lengths: np.ndarray) -> tuple[np.ndarr
 
 
 def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path) -> Section:
-    reader = RecurrentReader(RNN(len(SYMBOLS), HIDDEN, rng=rng), 2, rng)
+    reader = SequenceClassifier.reading(RNN(len(SYMBOLS), HIDDEN, rng=rng), 2, rng)
 
     def batch():
         lengths = rng.integers(TRAIN_LENGTHS[0], TRAIN_LENGTHS[1] + 1, size=BATCH)
         ids, y = bigram_task(rng, lengths)
-        return one_hot(ids, len(SYMBOLS)), lengths, y
+        return SequenceBatch(one_hot(ids, len(SYMBOLS)), lengths, y)
 
     n = steps(quick)
-    fit(reader, batch, n, progress, optimizer=Adam(3e-3), every=n)
+    train_steps(reader, batch, n, progress, optimizer=Adam(3e-3), every=n)
     accuracy = []
     for T in TEST_LENGTHS:
         ids, y = bigram_task(rng, np.full(HELD_OUT, T))

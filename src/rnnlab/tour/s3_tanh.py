@@ -21,11 +21,11 @@ import numpy as np
 from rnnlab.analysis import tour_figures
 from rnnlab.data.synthetic import first_symbol_recall
 from rnnlab.layers.rnn import NONLINEARITIES, RNN
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import RecurrentReader
 from rnnlab.tour.probes import last_step_gradient_norms, state_norms
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 VOCAB, HIDDEN, LENGTH, PROBE_LENGTH, BATCH, HELD_OUT = 4, 32, 30, 60, 64, 1000
 GAIN, LR = 2.0, 3e-3
@@ -41,12 +41,12 @@ def cost(quick: bool) -> int:
     return len(NONLINEARITIES) * steps(quick)
 
 
-def _readers(seed: int, gain: float) -> dict[str, RecurrentReader]:
+def _readers(seed: int, gain: float) -> dict[str, SequenceClassifier]:
     """One reader per nonlinearity, all with the same initial weights."""
     readers = {}
     for name in NONLINEARITIES:
         init = np.random.default_rng(seed)
-        reader = RecurrentReader(RNN(VOCAB, HIDDEN, nonlinearity=name, rng=init), VOCAB, init)
+        reader = SequenceClassifier.reading(RNN(VOCAB, HIDDEN, nonlinearity=name, rng=init), VOCAB, init)
         reader.rnn.params["W_hh_l0"] *= gain
         readers[name] = reader
     return readers
@@ -68,9 +68,9 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
         for name, reader in _readers(seed, GAIN).items():
             def batch():
                 x, y = first_symbol_recall(rng, BATCH, LENGTH, VOCAB)
-                return x, None, y
+                return SequenceBatch(x, None, y)
 
-            curves[name] = fit(reader, batch, n, progress, optimizer=Adam(LR), clip=None,
+            curves[name] = train_steps(reader, batch, n, progress, optimizer=Adam(LR), clip=None,
                                evaluate=lambda r=reader: r.accuracy(test_x, test_y), every=25,
                                allow_divergence=True)
 

@@ -25,11 +25,11 @@ from rnnlab.analysis import tour_figures
 from rnnlab.data.synthetic import first_symbol_recall
 from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import RecurrentReader
 from rnnlab.tour.probes import last_step_gradient_norms
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 VOCAB, HIDDEN, BATCH, HELD_OUT, LR = 8, 64, 64, 500, 3e-3
 FORGET_BIAS = 3.0  # f = sigmoid(3) = 0.95 at the start: the cell path is open from step one
@@ -75,14 +75,14 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
 
             def batch(k=k):
                 x, y = first_symbol_recall(rng, BATCH, k + 1, VOCAB)
-                return x, None, y
+                return SequenceBatch(x, None, y)
 
             for r in range(repeats):
-                reader = RecurrentReader(make(rng), VOCAB, rng)
+                reader = SequenceClassifier.reading(make(rng), VOCAB, rng)
                 probe = k == probe_k and r == 0
                 if probe:
                     grads[(cell, "at initialisation")] = last_step_gradient_norms(reader, probe_x, probe_y)
-                curve = fit(reader, batch, n, progress, optimizer=Adam(LR), every=50, stop_at=STOP_AT,
+                curve = train_steps(reader, batch, n, progress, optimizer=Adam(LR), every=50, stop_at=STOP_AT,
                             evaluate=lambda m=reader, x=test_x, y=test_y: m.accuracy(x, y))
                 accuracy[cell][j, r] = curve.final
                 steps_used[cell][j, r] = curve.eval_steps[-1]

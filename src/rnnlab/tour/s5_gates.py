@@ -31,10 +31,10 @@ from rnnlab.analysis.gradients import kernel_cache
 from rnnlab.data.synthetic import one_hot
 from rnnlab.init import chrono_lstm_bias
 from rnnlab.layers.lstm import LSTM
+from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
-from rnnlab.tour.nets import RecurrentReader
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 SYMBOLS = "abcdef"
 MARKER = len(SYMBOLS)  # id of "*"
@@ -78,8 +78,7 @@ def memory_units(c_s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _gate_reading(reader, x: np.ndarray) -> dict[str, np.ndarray]:
     """Run ``x`` (N, T, V) forward and read f, i, o, c (T, N, H), float64, from the cache."""
-    _, (_, _, stack_cache, _) = reader.forward(x)
-    cache = kernel_cache(stack_cache)
+    cache = kernel_cache(reader.trace(SequenceBatch(x, None, np.zeros(len(x), dtype=np.int64))).layers["rnn"].cache)
     return {name: np.asarray(getattr(cache, name), dtype=np.float64) for name in ("f", "i", "o", "c")}
 
 
@@ -89,14 +88,14 @@ def _train(rng, chrono: bool, n_steps: int, progress: Progress, test_x, test_y):
     lstm = LSTM(V, HIDDEN, rng=rng)
     if chrono:
         lstm.params["b_l0"][...] = chrono_lstm_bias(rng, HIDDEN, CHRONO_MAX_STEPS)
-    reader = RecurrentReader(lstm, len(SYMBOLS), rng)
+    reader = SequenceClassifier.reading(lstm, len(SYMBOLS), rng)
     f_init = _gate_reading(reader, test_x)["f"]
 
     def batch():
         ids, y, _ = marker_task(rng, BATCH)
-        return one_hot(ids, V), None, y
+        return SequenceBatch(one_hot(ids, V), None, y)
 
-    curve = fit(reader, batch, n_steps, progress, optimizer=Adam(LR), every=50,
+    curve = train_steps(reader, batch, n_steps, progress, optimizer=Adam(LR), every=50,
                 evaluate=lambda: reader.accuracy(test_x, test_y))
     return reader, curve, f_init
 

@@ -23,9 +23,9 @@ from rnnlab.analysis import tour_figures_memory
 from rnnlab.models.decoding import greedy_decode
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqBatch
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
 from rnnlab.tour.nets import AlignedTagger
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 LETTERS = "abcdef"
 SRC = "_" + LETTERS  # source ids 1.. (0 = padding)
@@ -116,9 +116,9 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
         src, lengths, answers = reverse_task(rng, BATCH)
         return (src, lengths, *aligned_targets(src, lengths, answers))
 
-    tagger_curve = fit(tagger, tagger_batch, n, progress, optimizer=Adam(LR), every=max(n // 8, 1),
+    tagger_curve = train_steps(tagger, tagger_batch, n, progress, optimizer=Adam(LR), every=max(n // 8, 1),
                        evaluate=lambda: exact(aligned_answers(tagger.forward(test_src, test_len)[0], test_len)))
-    seq2seq_curve = fit(model, lambda: seq2seq_batch(*reverse_task(rng, BATCH)), n, progress,
+    seq2seq_curve = train_steps(model, lambda: seq2seq_batch(*reverse_task(rng, BATCH)), n, progress,
                         optimizer=Adam(LR), every=max(n // 8, 1),
                         evaluate=lambda: exact(seq2seq_answers(test_src, test_len)))
 

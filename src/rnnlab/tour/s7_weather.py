@@ -23,9 +23,9 @@ import numpy as np
 from rnnlab.analysis import tour_figures_memory
 from rnnlab.models.forecaster import Forecaster, WindowBatch
 from rnnlab.optim import Adam
-from rnnlab.tour.fit import fit
 from rnnlab.tour.nets import MLP
 from rnnlab.tour.section import Progress, Section
+from rnnlab.tour.steps import train_steps
 
 YEARS_TRAIN, YEARS_TEST, WINDOW = 4, 2, 7
 HIDDEN, BATCH, LR = 32, 64, 3e-3
@@ -103,7 +103,7 @@ def run(rng: np.random.Generator, quick: bool, progress: Progress, out_dir: Path
         return draw
 
     n = steps(quick)
-    curves = {name: fit(model, batch_for(name), n, progress, optimizer=Adam(LR), every=max(n // 10, 1),
+    curves = {name: train_steps(model, batch_for(name), n, progress, optimizer=Adam(LR), every=max(n // 10, 1),
                         evaluate=lambda name=name: rmse_celsius(predict(name)))
               for name, model in models.items()}
     rmse = {"persistence (tomorrow = today)": rmse_celsius(test_x[:, -1])}

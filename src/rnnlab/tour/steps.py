@@ -1,9 +1,14 @@
-"""The tour's training loop: fresh batches, one optimizer step each, a curve of what happened.
+"""Training for an experiment: fresh batches, one optimizer step each, a curve of what happened.
 
 Read top to bottom: draw a batch, loss and gradients, (optionally) clip, step. Every
 ``every`` steps ``evaluate()`` measures the model on held-out data. A run may be allowed to
 diverge (the ReLU RNN of section 3 is expected to): its curve then ends at the step where
 a loss, an activation or a gradient stopped being finite.
+
+Why not ``rnnlab.train.fit``: that one trains a task's model on a dataset, in epochs, with
+a dev set, checkpoints and resume; the tour's experiments and ``rnnlab demo`` draw every
+batch fresh from a generator, run a fixed number of steps in seconds, want the whole curve
+back, and may be meant to blow up. ``train_steps`` is that loop and nothing more.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ def _grad_norm(grads: dict[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
 
 
-def fit(model, draw_batch: Callable[[], tuple], steps: int, progress: Progress, *,
+def train_steps(model, draw_batch: Callable[[], object], steps: int, progress: Progress, *,
         optimizer=None, clip: float | None = 1.0, evaluate: Callable[[], float] | None = None,
         every: int = 50, allow_divergence: bool = False, stop_at: float | None = None) -> Curve:
     """Train ``model`` (``params`` and ``loss_and_grads(batch, rng, carry)``) for ``steps`` steps.
