@@ -15,6 +15,8 @@ from step t+1: ``dh[t] + dh_carry``, where ``dh_carry`` is what step t+1 sent ba
     dh_{t-1}  = da_t W_hh^T                    sent back: step t-1's dh_carry
     dW_xh    += x_t^T da_t ;  dW_hh += h_{t-1}^T da_t ;  db += sum_n da_t
 
+In the code a quantity at t-1 is named ``_prev`` (h_prev, dh_prev).
+
 The central fact of BPTT: W_xh, W_hh and b are the same at every step, so each one's
 gradient is the SUM over time of its per-step gradients, dW_hh = sum_t h_{t-1}^T da_t (the
 ``+=`` above). ``rnn_backward_reference`` adds them up in its loop over ``rnn_step_backward``;
@@ -142,10 +144,10 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
         a_t = a[t, :n]
         np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
         a_t += recurrent[:n]  # a_t = x_t W_xh + h_{t-1} W_hh + b
-        _activate(a_t, nonlinearity, out=h[t, :n])  # h_t = tanh(a_t); a_t is not read again
+        h_t = _activate(a_t, nonlinearity, out=a_t)  # h_t = tanh(a_t), in a_t's memory
         if n < N:
             h[t, n:] = 0  # finished sequences output zeros
-        h_prev = h[t]
+        h_prev = h_t  # the next step runs at most these n rows
     h_T = last_step_of(h, batch_sizes)
     return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes)
 
@@ -162,20 +164,19 @@ def rnn_backward(dh, dh_T, cache):
     da = np.zeros_like(h) if cache.batch_sizes is not None else np.empty_like(h)
     derivative = _activation_derivative(h, cache.nonlinearity)  # dh_t/da_t, all steps at once
     W_hh_T = np.ascontiguousarray(cache.W_hh.T)
-    dh_t_buffer = np.empty((N, H), dtype=h.dtype)
     # The gradient carried back between steps. Before step t it holds what reaches h_t from
     # step t+1 (dh_T for the last step, and for rows that have not started, t >= length);
-    # step t then overwrites its rows with what it sends back to h_{t-1}.
+    # step t then overwrites its rows with what it sends back to h_{t-1}. Below, each result
+    # is named for what it is and written over an input that is not read again.
     dh_carry = dh_T.astype(h.dtype, copy=True)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         if n == 0:
             continue
-        dh_t = dh_t_buffer[:n]
-        np.add(dh[t, :n], dh_carry[:n], out=dh_t)  # h_t feeds its own output and step t+1
-        da_t = da[t, :n]
-        np.multiply(dh_t, derivative[t, :n], out=da_t)  # back through h_t = tanh(a_t)
-        dh_prev = dh_carry[:n]  # what step t sends back becomes the carry into step t-1
+        dh_next = dh_carry[:n]  # what step t+1 sent back to h_t
+        dh_t = np.add(dh[t, :n], dh_next, out=da[t, :n])  # h_t feeds its output and step t+1
+        da_t = np.multiply(dh_t, derivative[t, :n], out=dh_t)  # back through h_t = tanh(a_t)
+        dh_prev = dh_next  # the carry's rows take what step t sends back to h_{t-1}
         np.matmul(da_t, W_hh_T, out=dh_prev)  # back through h_{t-1} W_hh
     dh0 = dh_carry  # after step 0, what reaches h_0
     da_rows = da.reshape(T * N, H)
