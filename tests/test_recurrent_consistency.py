@@ -1,6 +1,8 @@
 """Oracle 3: self-consistency between paths that must agree.
 
-* the sequence function equals a Python loop over the step function (forward and backward);
+* the fast sequence kernels equal the library's reference loops over the step functions
+  (``rnn_forward_reference`` ... ``lstm_backward_reference``): outputs, final states, every
+  gradient, in float64 and in float32;
 * a padded batch equals each sequence run alone;
 * float32 agrees with float64;
 * running forward twice gives the same result (nothing is kept on the layer between calls);
@@ -8,68 +10,153 @@
   own length.
 """
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from recurrent_helpers import LENGTHS, D, H, N, T, as_state, make_layer, random_state, state_parts
 
-from rnnlab.layers.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
-from rnnlab.layers.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from rnnlab.analysis.gradients import hidden_state_gradients
+from rnnlab.layers.lstm import (
+    lstm_backward,
+    lstm_backward_reference,
+    lstm_forward,
+    lstm_forward_reference,
+)
+from rnnlab.layers.packing import PackedLayout
+from rnnlab.layers.rnn import (
+    rnn_backward,
+    rnn_backward_reference,
+    rnn_forward,
+    rnn_forward_reference,
+)
 
 KINDS = ["rnn", "rnn-relu", "rnn-sigmoid", "lstm"]
+FAST = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward)}
+REFERENCE = {
+    "rnn": (rnn_forward_reference, rnn_backward_reference),
+    "lstm": (lstm_forward_reference, lstm_backward_reference),
+}
+STATES = {"rnn": ["h"], "lstm": ["h", "c"]}
+DWEIGHTS = {"rnn": ["dW_xh", "dW_hh", "db"], "lstm": ["dW_x", "dW_h", "db"]}
+
+
+def _cell(kind):
+    return kind.split("-")[0]
 
 
 def _rnn_parts(kind):
     return kind.split("-")[1] if "-" in kind else "tanh"
 
 
+def _problem(kind, dtype, seed=0):
+    """A layer's weights; random non-zero x, initial states and incoming dh, dh_T (dc_T),
+    time-major as the kernels take them."""
+    rng = np.random.default_rng(seed)
+
+    def random(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    num_states = len(STATES[_cell(kind)])
+    return {
+        "weights": [w.astype(dtype) for w in make_layer(kind)._weights(0, 0)],
+        "x": random(T, N, D),
+        "state0": [random(N, H) for _ in range(num_states)],
+        "dh": random(T, N, H),
+        "dstate_T": [random(N, H) for _ in range(num_states)],
+    }
+
+
+def _forward(kind, forward, problem):
+    """The outputs by name (h, h_T, c_T) and the cache."""
+    extra = {} if kind == "lstm" else {"nonlinearity": _rnn_parts(kind)}
+    h, state_T, cache = forward(problem["x"], *problem["state0"], *problem["weights"], **extra)
+    state_T = state_T if kind == "lstm" else (state_T,)
+    return {"h": h} | {f"{s}_T": v for s, v in zip(STATES[_cell(kind)], state_T)}, cache
+
+
+def _backward(kind, backward, problem, cache):
+    """Every gradient by name: dx, dh0 (dc0), the weights'."""
+    dx, *dstate0, dweights = backward(problem["dh"], *problem["dstate_T"], cache)
+    cell = _cell(kind)
+    grads = {"dx": dx} | {f"d{s}0": v for s, v in zip(STATES[cell], dstate0)}
+    return grads | dict(zip(DWEIGHTS[cell], dweights))
+
+
+def _assert_close(actual: dict, desired: dict, atol):
+    assert actual.keys() == desired.keys()
+    for name in desired:
+        np.testing.assert_allclose(actual[name], desired[name], rtol=0, atol=atol, err_msg=name)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_sequence_equals_loop_over_step(kind):
-    rng = np.random.default_rng(0)
-    layer = make_layer(kind)
-    weights = layer._weights(0, 0)
-    x = rng.standard_normal((T, N, D))  # time-major, as the kernels take it
-    h0, c0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    dh = rng.standard_normal((T, N, H))
-    dh_T, dc_T = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    """The fast kernels equal the library's reference loops over the step functions, in float64:
+    outputs, final states, the cache, every gradient."""
+    problem = _problem(kind, np.float64)
+    fast_forward, fast_backward = FAST[_cell(kind)]
+    reference_forward, reference_backward = REFERENCE[_cell(kind)]
+    fast, fast_cache = _forward(kind, fast_forward, problem)
+    reference, reference_cache = _forward(kind, reference_forward, problem)
+    _assert_close(fast, reference, atol=1e-12)
+    for field in fields(fast_cache):  # the same record of what each step computed
+        value = getattr(fast_cache, field.name)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_allclose(value, getattr(reference_cache, field.name), rtol=0,
+                                       atol=1e-12, err_msg=field.name)
+    fast_grads = _backward(kind, fast_backward, problem, fast_cache)
+    reference_grads = _backward(kind, reference_backward, problem, reference_cache)
+    _assert_close(fast_grads, reference_grads, atol=1e-12)
+    # the reference backward reads the fast forward's cache as well (the analysis relies on it)
+    _assert_close(fast_grads, _backward(kind, reference_backward, problem, fast_cache), atol=1e-12)
 
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reference_equals_fast_kernel_in_float32(kind):
+    """In float32 both stay float32 and differ by float32 rounding only: a few eps of each
+    array's scale (the fast kernel sums in another order and pre-scales the gates)."""
+    eps = np.finfo(np.float32).eps
+    problem = _problem(kind, np.float32)
+    results = []
+    for forward, backward in (FAST[_cell(kind)], REFERENCE[_cell(kind)]):
+        outputs, cache = _forward(kind, forward, problem)
+        results.append(outputs | _backward(kind, backward, problem, cache))
+    fast, reference = results
+    assert fast.keys() == reference.keys()
+    for name in reference:
+        assert fast[name].dtype == reference[name].dtype == np.float32, name
+        scale = max(1.0, float(np.abs(reference[name]).max()))
+        np.testing.assert_allclose(fast[name], reference[name], rtol=0, atol=32 * eps * scale,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_references_refuse_packed_batches(cell):
+    problem = _problem(cell, np.float64)
+    x, state0, weights = problem["x"], problem["state0"], problem["weights"]
+    batch_sizes = PackedLayout.build(N, T, LENGTHS).batch_sizes
+    with pytest.raises(ValueError, match="batch_sizes"):
+        REFERENCE[cell][0](x, *state0, *weights, batch_sizes)
+    _, _, packed_cache = FAST[cell][0](x, *state0, *weights, batch_sizes)
+    with pytest.raises(ValueError, match="batch_sizes"):
+        REFERENCE[cell][1](problem["dh"], *problem["dstate_T"], packed_cache)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hidden_state_gradients_end_where_the_reference_backward_does(kind):
+    """The analysis walk is the reference loop with no loss on the outputs: its last step
+    gives the reference's dh0 (and dc0, with dc_T = 0)."""
+    problem = _problem(kind, np.float64)
+    forward, backward = REFERENCE[_cell(kind)]
+    _, cache = _forward(kind, forward, problem)
+    dh_T = problem["dstate_T"][0]
+    dstate_T = [dh_T, np.zeros((N, H))][: len(STATES[_cell(kind)])]  # and dc_T = 0
+    problem |= {"dh": np.zeros((T, N, H)), "dstate_T": dstate_T}
+    grads = _backward(kind, backward, problem, cache)
+    dh, dc = hidden_state_gradients(cache, dh_T)
+    np.testing.assert_allclose(dh[0], grads["dh0"], rtol=0, atol=1e-12)
     if kind == "lstm":
-        h_seq, (h_T, c_T), cache = lstm_forward(x, h0, c0, *weights)
-        dx_seq, dh0_seq, dc0_seq, dW_seq = lstm_backward(dh, dh_T, dc_T, cache)
-        hs, caches, h, c = [], [], h0, c0
-        for t in range(T):
-            h, c, step_cache = lstm_step_forward(x[t], h, c, *weights)
-            hs.append(h)
-            caches.append(step_cache)
-        np.testing.assert_allclose(c_T, c, atol=1e-12)
-        dx_loop, dW_loop = np.zeros_like(x), [np.zeros_like(w) for w in weights]
-        dh_next, dc_next = dh_T, dc_T
-        for t in range(T - 1, -1, -1):
-            dx_loop[t], dh_next, dc_next, *dWs = lstm_step_backward(dh[t] + dh_next, dc_next, caches[t])
-            for acc, dw in zip(dW_loop, dWs):
-                acc += dw
-        np.testing.assert_allclose(dc0_seq, dc_next, atol=1e-12)
-    else:
-        nonlinearity = _rnn_parts(kind)
-        h_seq, h_T, cache = rnn_forward(x, h0, *weights, nonlinearity=nonlinearity)
-        dx_seq, dh0_seq, dW_seq = rnn_backward(dh, dh_T, cache)
-        hs, caches, h = [], [], h0
-        for t in range(T):
-            h, step_cache = rnn_step_forward(x[t], h, *weights, nonlinearity)
-            hs.append(h)
-            caches.append(step_cache)
-        dx_loop, dW_loop = np.zeros_like(x), [np.zeros_like(w) for w in weights]
-        dh_next = dh_T
-        for t in range(T - 1, -1, -1):
-            dx_loop[t], dh_next, *dWs = rnn_step_backward(dh[t] + dh_next, caches[t])
-            for acc, dw in zip(dW_loop, dWs):
-                acc += dw
-
-    np.testing.assert_allclose(h_seq, np.stack(hs), atol=1e-12)
-    np.testing.assert_allclose(h_T, h, atol=1e-12)
-    np.testing.assert_allclose(dx_seq, dx_loop, atol=1e-12)
-    np.testing.assert_allclose(dh0_seq, dh_next, atol=1e-12)
-    for a, b in zip(dW_seq, dW_loop):
-        np.testing.assert_allclose(a, b, atol=1e-12)
+        np.testing.assert_allclose(dc[0], grads["dc0"], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -2,29 +2,42 @@ r"""The LSTM cell: a cell state c_t on an additive path, guarded by three gates.
 
 Equations (row-vector form; gate blocks in PyTorch's order i, f, g, o)::
 
-    [a_i a_f a_g a_o] = x_t W_x + h_{t-1} W_h + b       W_x (D, 4H), W_h (H, 4H), b (4H)
-    i = sigmoid(a_i)   input gate                       (N, H) each
-    f = sigmoid(a_f)   forget gate
+    a_t = x_t W_x + h_{t-1} W_h + b      pre-activation (N, 4H), blocks [a_i a_f a_g a_o]
+    i = sigmoid(a_i)   input gate        (N, H) each; gates = [i f g o] (N, 4H) are the
+    f = sigmoid(a_f)   forget gate       activations
     g = tanh(a_g)      candidate
     o = sigmoid(a_o)   output gate
-    c_t = f * c_{t-1} + i * g                            the additive cell path
-    h_t = o * tanh(c_t)
+    c_t = f * c_{t-1} + i * g            the additive cell path
+    h_t = o * tanh(c_t)                  W_x (D, 4H), W_h (H, 4H), b (4H)
 
-Backward through one step, given dh_t and dc_t arriving from later steps::
+Backward through one step, given dh_t, the whole gradient on h_t (from its own output and
+from step t+1), and dc_carry, what step t+1 sent back to c_t (dc_T for the last step)::
 
-    do        = dh_t * tanh(c_t)
-    dc_t     += dh_t * o * (1 - tanh(c_t)^2)            back through h = o tanh(c)
-    di = dc_t * g ;  dg = dc_t * i ;  df = dc_t * c_{t-1}
-    dc_{t-1}  = dc_t * f                                 the path that keeps gradients alive
-    da_{i,f,o} = d{i,f,o} * s (1 - s) ;  da_g = dg * (1 - g^2)
-    dx_t = da W_x^T ;  dh_{t-1} = da W_h^T ;  dW_x += x_t^T da ;  dW_h += h_{t-1}^T da ;  db += sum da
+    do         = dh_t * tanh(c_t)                           back through h_t = o * tanh(c_t)
+    dc_t       = dc_carry + dh_t * o * (1 - tanh(c_t)^2)    c_t feeds c_{t+1} and h_t
+    di = dc_t * g ;  dg = dc_t * i ;  df = dc_t * c_{t-1}   back through c_t = f c_{t-1} + i g
+    dc_{t-1}   = dc_t * f                  sent back: the path that keeps gradients alive
+    da_{i,f,o} = d{i,f,o} * s (1 - s) ;  da_g = dg * (1 - g^2)    s the gate's own sigmoid
+    dx_t = da_t W_x^T ;  dh_{t-1} = da_t W_h^T                    da_t = [da_i da_f da_g da_o]
+    dW_x += x_t^T da_t ;  dW_h += h_{t-1}^T da_t ;  db += sum_n da_t
+
+In the code a quantity at t-1 is named ``_prev`` (h_prev, c_prev, dh_prev, dc_prev).
+
+The central fact of BPTT: W_x, W_h and b are the same at every step, so each one's gradient
+is the SUM over time of its per-step gradients, dW_h = sum_t h_{t-1}^T da_t (the ``+=``
+above). ``lstm_backward_reference`` adds them up in its loop over ``lstm_step_backward``;
+``lstm_backward`` computes the same sum as one GEMM over all N*T rows after its loop, since
+stacking the steps' rows, [h_0; ...; h_{T-1}]^T [da_1; ...; da_T] = sum_t h_{t-1}^T da_t.
 
 Shapes: N batch, T time, D input, H hidden. The sequence functions are time-major, ``x``
 (T, N, D), rows sorted by length when ``batch_sizes`` is given (see ``packing.py``).
 
-Speed: one GEMM for the input projection of all steps; per step one recurrent GEMM and
-elementwise work into preallocated buffers; backward does one GEMM per step (dh_{t-1}) and
-dW_x, dW_h, db and dx as GEMMs over all N*T rows after the loop.
+Two implementations, held equal by ``tests/test_recurrent_consistency.py``:
+``lstm_forward_reference`` / ``lstm_backward_reference`` are the lecture's loops over the
+step functions, full-length batches only; ``lstm_forward`` / ``lstm_backward`` are the fast
+kernels the layer runs. Speed: one GEMM for the input projection of all steps; per step one
+recurrent GEMM and elementwise work into preallocated buffers; backward does one GEMM per
+step (dh_{t-1}) and dW_x, dW_h, db and dx as GEMMs over all N*T rows after the loop.
 """
 
 from __future__ import annotations
@@ -41,6 +54,12 @@ from rnnlab.layers.stack import CellKernel, RecurrentStack
 def sigmoid(a):
     """Logistic function, written through tanh so it never overflows: s = (1 + tanh(a/2)) / 2."""
     return 0.5 * np.tanh(0.5 * a) + 0.5
+
+
+def _gate_blocks(m):
+    """The column blocks [i, f, g, o] of an (..., 4H) array, as views (..., H)."""
+    H = m.shape[-1] // 4
+    return m[..., :H], m[..., H : 2 * H], m[..., 2 * H : 3 * H], m[..., 3 * H :]
 
 
 def _sigmoid_prescale(H, dtype):
@@ -70,13 +89,14 @@ def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
     return h_t, c_t, (x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h)
 
 
-def lstm_step_backward(dh_t, dc_t, cache):
-    """Back through one step. dh_t, dc_t (N, H) -> dx_t, dh_prev, dc_prev, dW_x, dW_h, db."""
+def lstm_step_backward(dh_t, dc_carry, cache):
+    """Back through one step. dh_t (N, H) the whole gradient on h_t, dc_carry (N, H) what
+    step t+1 sent back to c_t -> dx_t, dh_prev, dc_prev, dW_x, dW_h, db."""
     x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h = cache
     do = dh_t * tanh_c  # back through h = o * tanh(c)
-    dc = dc_t + dh_t * o * (1 - tanh_c**2)
-    di, dg, df = dc * g, dc * i, dc * c_prev  # back through c = f c_prev + i g
-    dc_prev = dc * f
+    dc_t = dc_carry + dh_t * o * (1 - tanh_c**2)  # c_t feeds c_{t+1} and h_t
+    di, dg, df = dc_t * g, dc_t * i, dc_t * c_prev  # back through c = f c_prev + i g
+    dc_prev = dc_t * f
     da = np.concatenate(
         [di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1
     )
@@ -111,25 +131,29 @@ class LSTMCache:
     W_h: np.ndarray
     batch_sizes: np.ndarray | None
 
-    def _gate(self, k):
-        H = self.h.shape[2]
-        return self.gates[:, :, k * H : (k + 1) * H]
-
     @property
     def i(self):
-        return self._gate(0)
+        return _gate_blocks(self.gates)[0]
 
     @property
     def f(self):
-        return self._gate(1)
+        return _gate_blocks(self.gates)[1]
 
     @property
     def g(self):
-        return self._gate(2)
+        return _gate_blocks(self.gates)[2]
 
     @property
     def o(self):
-        return self._gate(3)
+        return _gate_blocks(self.gates)[3]
+
+    def step(self, t):
+        """The cache ``lstm_step_forward`` returned at step t, read back from the record
+        (full-length batches: every row ran step t)."""
+        h_prev = self.h[t - 1] if t > 0 else self.h0
+        c_prev = self.c[t - 1] if t > 0 else self.c0
+        i, f, g, o = _gate_blocks(self.gates[t])
+        return self.x[t], h_prev, c_prev, i, f, g, o, self.tanh_c[t], self.W_x, self.W_h
 
 
 def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
@@ -145,8 +169,9 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
     half = _sigmoid_prescale(H, W_h.dtype)
     W_h_half = W_h * half
     # the input projection of every step at once: one GEMM over N*T rows
-    gates = (x.reshape(T * N, -1) @ (W_x * half)).reshape(T, N, 4 * H)
-    gates += b * half
+    a_half = (x.reshape(T * N, -1) @ (W_x * half)).reshape(T, N, 4 * H)
+    a_half += b * half  # (x_t W_x + b) * half, every step
+    gates = a_half  # the same memory: step t overwrites its rows with [i f g o]
     c = np.empty((T, N, H), dtype=gates.dtype)
     tanh_c = np.empty_like(c)
     h = np.empty_like(c)
@@ -161,13 +186,16 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
             for buffer in (gates, c, tanh_c, h):
                 buffer[t:] = 0
             break
-        a = gates[t, :n]  # holds (x_t W_x + b) * half; becomes [i f g o] in place
+        a_half_t = a_half[t, :n]
         np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
-        a += recurrent[:n]
-        np.tanh(a, out=a)  # g = tanh(a_g); tanh(a/2) for i, f, o
-        a *= half  # i, f, o = tanh(a/2) / 2 + 1/2 = sigmoid(a); g unchanged
-        a += shift
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        a_half_t += recurrent[:n]  # a_t * half: a/2 on the i, f, o columns, a_g as it is
+        # [i f g o], built in a_half_t's memory: g = tanh(a_g), and on the i, f, o columns
+        # tanh(a/2) / 2 + 1/2 = sigmoid(a)
+        gates_t = np.tanh(a_half_t, out=a_half_t)
+        gates_t *= half
+        gates_t += shift
+        i, f = gates_t[:, :H], gates_t[:, H : 2 * H]
+        g, o = gates_t[:, 2 * H : 3 * H], gates_t[:, 3 * H :]
         c_t = c[t, :n]
         np.multiply(f, c_prev[:n], out=c_t)  # c_t = f * c_{t-1} + i * g
         np.multiply(i, g, out=ig[:n])
@@ -192,54 +220,128 @@ def lstm_backward(dh, dh_T, dc_T, cache):
     T, N, D = x.shape
     H = h.shape[2]
     sizes = step_sizes(cache.batch_sizes, T, N)
-    # per-step buffers; local derivatives are computed step by step from the gates, while
-    # the step's rows are in cache (cheaper than whole (T, N, 4H) passes beforehand)
-    gate_derivative = np.empty((N, 4 * H), dtype=gates.dtype)
+    # da (T, N, 4H), the gradient on the pre-activations: step t fills its rows, first with
+    # d[i f g o] (the gradient on the activations), then, in place, with da_t
     da = np.zeros_like(gates) if cache.batch_sizes is not None else np.empty_like(gates)
     W_h_T = np.ascontiguousarray(cache.W_h.T)
-    # running gradients on h_t and c_t; rows not yet started (t >= length) keep dh_T, dc_T
-    dh_next = dh_T.astype(h.dtype, copy=True)
-    dc_next = dc_T.astype(h.dtype, copy=True)
-    scratch = np.empty((N, H), dtype=h.dtype)
+    # per-step buffers; the local derivatives d[i f g o]/da_t are computed step by step from
+    # the gates while the step's rows are in cache (cheaper than (T, N, 4H) passes beforehand)
+    gate_derivative = np.empty((N, 4 * H), dtype=gates.dtype)
+    dc_from_h_buffer = np.empty((N, H), dtype=h.dtype)
+    # The gradients carried back between steps. Before step t they hold what reaches h_t and
+    # c_t from step t+1 (dh_T, dc_T for the last step, and for rows that have not started,
+    # t >= length); step t then overwrites its rows with what it sends back to h_{t-1}, c_{t-1}.
+    # Below, each result is named for what it is and written over an input not read again.
+    dh_carry = dh_T.astype(h.dtype, copy=True)
+    dc_carry = dc_T.astype(h.dtype, copy=True)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         if n == 0:
             continue
-        a = gates[t, :n]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        gates_t = gates[t, :n]  # the activations [i f g o]
+        i, f = gates_t[:, :H], gates_t[:, H : 2 * H]
+        g, o = gates_t[:, 2 * H : 3 * H], gates_t[:, 3 * H :]
         c_prev = c[t - 1, :n] if t > 0 else cache.c0[:n]
-        da_t = da[t, :n]
-        di, df, dg, do = da_t[:, :H], da_t[:, H : 2 * H], da_t[:, 2 * H : 3 * H], da_t[:, 3 * H :]
-        dh_t = dh_next[:n]
-        dh_t += dh[t, :n]  # h_t feeds the output and step t+1
-        dc_t = dc_next[:n]
-        tanh_c_t, dc_from_h = tanh_c[t, :n], scratch[:n]
+        tanh_c_t, dc_from_h = tanh_c[t, :n], dc_from_h_buffer[:n]
+        dgates_t = da[t, :n]  # d[i f g o] first; these rows of da take da_t below
+        di, df = dgates_t[:, :H], dgates_t[:, H : 2 * H]
+        dg, do = dgates_t[:, 2 * H : 3 * H], dgates_t[:, 3 * H :]
+        dh_next = dh_carry[:n]  # what step t+1 sent back to h_t
+        dh_t = np.add(dh_next, dh[t, :n], out=dh_next)  # h_t feeds its output and step t+1
         np.multiply(dh_t, tanh_c_t, out=do)  # back through h_t = o * tanh(c_t)
-        np.multiply(tanh_c_t, tanh_c_t, out=dc_from_h)
+        # back through h_t = o * tanh(c_t) to c_t: dc_from_h = dh_t * o * (1 - tanh(c_t)^2)
+        np.multiply(tanh_c_t, tanh_c_t, out=dc_from_h)  # built in place, right to left
         np.subtract(1, dc_from_h, out=dc_from_h)
         dc_from_h *= o
-        dc_from_h *= dh_t  # dh_t * o * (1 - tanh(c_t)^2)
-        dc_t += dc_from_h
+        dc_from_h *= dh_t
+        dc_next = dc_carry[:n]  # what step t+1 sent back to c_t
+        dc_t = np.add(dc_next, dc_from_h, out=dc_next)  # c_t feeds c_{t+1} and h_t
         np.multiply(dc_t, g, out=di)  # back through c_t = f * c_{t-1} + i * g
         np.multiply(dc_t, i, out=dg)
         np.multiply(dc_t, c_prev, out=df)
-        dc_t *= f  # dc_{t-1}
-        local = gate_derivative[:n]  # s (1 - s) for i, f, o; 1 - g^2 for g
-        np.subtract(1, a, out=local)
-        local *= a
+        dc_prev = dc_t  # the carry's rows take what step t sends back to c_{t-1}
+        np.multiply(dc_t, f, out=dc_prev)
+        local = gate_derivative[:n]  # built in place: s (1 - s) for i, f, o; 1 - g^2 for g
+        np.subtract(1, gates_t, out=local)
+        local *= gates_t
         local_g = local[:, 2 * H : 3 * H]
         np.multiply(g, g, out=local_g)
         np.subtract(1, local_g, out=local_g)
-        da_t *= local  # back through the sigmoids and the tanh
-        np.matmul(da_t, W_h_T, out=dh_t)  # dh_{t-1}, back through h_{t-1} W_h
+        da_t = np.multiply(dgates_t, local, out=dgates_t)  # back through the sigmoids, tanh
+        dh_prev = dh_t  # the carry's rows take what step t sends back to h_{t-1}
+        np.matmul(da_t, W_h_T, out=dh_prev)  # back through h_{t-1} W_h
+    dh0, dc0 = dh_carry, dc_carry  # after step 0, what reaches h_0 and c_0
     da_rows = da.reshape(T * N, 4 * H)
     dx = (da_rows @ cache.W_x.T).reshape(T, N, D)
+    # BPTT for shared weights: the gradient of W_x, W_h, b is the SUM over time of the
+    # per-step gradients x_t^T da_t, h_{t-1}^T da_t, sum_n da_t. Each GEMM over the stacked
+    # N*T rows of all steps IS that sum: x^T da over (T*N, D) x (T*N, 4H) adds x_t^T da_t for
+    # every t. For W_h the step inputs h_{t-1} are h0 for step 0 and h[:-1] (the outputs
+    # shifted by one step) for the others; rows past a sequence's end have da = 0.
     dW_x = x.reshape(T * N, D).T @ da_rows
     dW_h = cache.h0.T @ da[0]
     if T > 1:
         dW_h += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)
     db = da_rows.sum(axis=0)
-    return dx, dh_next, dc_next, (dW_x, dW_h, db)
+    return dx, dh0, dc0, (dW_x, dW_h, db)
+
+
+# ----------------------------------------------------------------------------------------
+# the same sequence, as the lecture writes it: a loop over the step
+# ----------------------------------------------------------------------------------------
+
+
+def lstm_forward_reference(x, h0, c0, W_x, W_h, b, batch_sizes=None):
+    """``lstm_forward`` written plainly: ``lstm_step_forward`` at each step, in order.
+
+    Same arguments and returns: x (T, N, D), h0, c0 (N, H) -> h (T, N, H), (h_T, c_T), the
+    same ``LSTMCache``. Full-length batches only: ``batch_sizes`` must be None (ValueError
+    otherwise), because rows that stop early would hide the loop behind slicing.
+    """
+    if batch_sizes is not None:
+        raise ValueError(
+            "lstm_forward_reference takes full-length batches only: batch_sizes must be None "
+            "(lstm_forward runs packed batches)"
+        )
+    h_t, c_t, hs, cs, gates, tanh_cs = h0, c0, [], [], [], []
+    for x_t in x:
+        h_t, c_t, step = lstm_step_forward(x_t, h_t, c_t, W_x, W_h, b)
+        _, _, _, i, f, g, o, tanh_c_t, _, _ = step  # the record keeps these: see LSTMCache.step
+        hs.append(h_t)
+        cs.append(c_t)
+        gates.append(np.concatenate([i, f, g, o], axis=1))
+        tanh_cs.append(tanh_c_t)
+    h, c, tanh_c = np.stack(hs), np.stack(cs), np.stack(tanh_cs)
+    return h, (h_t, c_t), LSTMCache(x, h0, c0, np.stack(gates), c, tanh_c, h, W_x, W_h, None)
+
+
+def lstm_backward_reference(dh, dh_T, dc_T, cache):
+    """``lstm_backward`` written plainly: ``lstm_step_backward`` from the last step to the first.
+
+    Same arguments and returns: dh (T, N, H), dh_T, dc_T (N, H), an ``LSTMCache`` from either
+    forward -> dx (T, N, D), dh0, dc0 (N, H), (dW_x, dW_h, db). Full-length batches only
+    (``cache.batch_sizes`` None, ValueError otherwise).
+    """
+    if cache.batch_sizes is not None:
+        raise ValueError(
+            "lstm_backward_reference takes full-length batches only: cache.batch_sizes must be "
+            "None (lstm_backward runs packed batches)"
+        )
+    dx = np.zeros_like(cache.x)
+    dW_x, dW_h = np.zeros_like(cache.W_x), np.zeros_like(cache.W_h)
+    db = np.zeros(cache.W_h.shape[1], dtype=cache.W_h.dtype)
+    dh_carry, dc_carry = dh_T, dc_T  # what reaches h_t, c_t from step t+1 (or the final state)
+    for t in reversed(range(len(cache.x))):
+        dh_t = dh[t] + dh_carry  # h_t feeds its own output and step t+1
+        step = cache.step(t)
+        dx[t], dh_prev, dc_prev, dW_x_t, dW_h_t, db_t = lstm_step_backward(dh_t, dc_carry, step)
+        # The weights are shared by every step, so each one's gradient is the SUM over
+        # time of its per-step gradients: the central fact of BPTT.
+        dW_x += dW_x_t
+        dW_h += dW_h_t
+        db += db_t
+        dh_carry, dc_carry = dh_prev, dc_prev  # carried back into step t-1
+    return dx, dh_carry, dc_carry, (dW_x, dW_h, db)
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,22 +6,34 @@ Equations (row-vector form, the lecture's symbols)::
     h_t = tanh(a_t)                            (or relu, sigmoid)  (N, H)
     h_0 = 0 unless given
 
-Backward through one step, given dh_t (the gradient arriving at h_t)::
+Backward through one step, given dh_t, the whole gradient on h_t (from its own output and
+from step t+1: ``dh[t] + dh_carry``, where ``dh_carry`` is what step t+1 sent back)::
 
     da_t      = dh_t * (1 - h_t**2)            tanh'(a) = 1 - tanh(a)^2
                                                (relu: [h_t > 0]; sigmoid: h_t (1 - h_t))
     dx_t      = da_t W_xh^T
-    dh_{t-1}  = da_t W_hh^T                    (+ whatever reaches h_{t-1} from its own output)
+    dh_{t-1}  = da_t W_hh^T                    sent back: step t-1's dh_carry
     dW_xh    += x_t^T da_t ;  dW_hh += h_{t-1}^T da_t ;  db += sum_n da_t
+
+In the code a quantity at t-1 is named ``_prev`` (h_prev, dh_prev).
+
+The central fact of BPTT: W_xh, W_hh and b are the same at every step, so each one's
+gradient is the SUM over time of its per-step gradients, dW_hh = sum_t h_{t-1}^T da_t (the
+``+=`` above). ``rnn_backward_reference`` adds them up in its loop over ``rnn_step_backward``;
+``rnn_backward`` computes the same sum as one GEMM over all N*T rows after its loop, since
+stacking the steps' rows, [h_0; ...; h_{T-1}]^T [da_1; ...; da_T] = sum_t h_{t-1}^T da_t.
 
 Shapes: N batch, T time, D input, H hidden. The sequence functions are time-major,
 ``x`` (T, N, D), with rows sorted by length when ``batch_sizes`` is given (see
 ``packing.py``): at step t only the first ``batch_sizes[t]`` rows run.
 
-Speed: the input projection of all steps is one GEMM before the loop; each step does the
-recurrent GEMM and an in-place nonlinearity into a preallocated buffer; backward does one
-GEMM per step (for dh_{t-1}) and computes dW_xh, dW_hh, db and dx as GEMMs over all N*T rows
-after the loop.
+Two implementations, held equal by ``tests/test_recurrent_consistency.py``:
+``rnn_forward_reference`` / ``rnn_backward_reference`` are the lecture's loops over the step
+functions, full-length batches only; ``rnn_forward`` / ``rnn_backward`` are the fast kernels
+the layer runs. Speed: the input projection of all steps is one GEMM before the loop; each
+step does the recurrent GEMM and an in-place nonlinearity into a preallocated buffer;
+backward does one GEMM per step (for dh_{t-1}) and computes dW_xh, dW_hh, db and dx as GEMMs
+over all N*T rows after the loop.
 """
 
 from __future__ import annotations
@@ -102,6 +114,12 @@ class RNNCache:
     nonlinearity: str
     batch_sizes: np.ndarray | None
 
+    def step(self, t):
+        """The cache ``rnn_step_forward`` returned at step t, read back from the record
+        (full-length batches: every row ran step t)."""
+        h_prev = self.h[t - 1] if t > 0 else self.h0
+        return self.x[t], h_prev, self.h[t], self.W_xh, self.W_hh, self.nonlinearity
+
 
 def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
     """Run the cell over a time-major batch.
@@ -112,8 +130,9 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
     T, N, _ = x.shape
     H = W_hh.shape[0]
     # the input projection of every step at once: one GEMM over N*T rows
-    h = (x.reshape(T * N, -1) @ W_xh).reshape(T, N, H)
-    h += b
+    a = (x.reshape(T * N, -1) @ W_xh).reshape(T, N, H)
+    a += b  # x_t W_xh + b, every step
+    h = a  # the same memory: step t overwrites its rows of a with h_t
     sizes = step_sizes(batch_sizes, T, N)
     recurrent = np.empty((N, H), dtype=h.dtype)
     h_prev = h0
@@ -122,13 +141,13 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
         if n == 0:
             h[t:] = 0
             break
-        a_t = h[t, :n]  # holds x_t W_xh + b; becomes h_t in place
+        a_t = a[t, :n]
         np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
-        a_t += recurrent[:n]
-        _activate(a_t, nonlinearity, out=a_t)
+        a_t += recurrent[:n]  # a_t = x_t W_xh + h_{t-1} W_hh + b
+        h_t = _activate(a_t, nonlinearity, out=a_t)  # h_t = tanh(a_t), in a_t's memory
         if n < N:
             h[t, n:] = 0  # finished sequences output zeros
-        h_prev = h[t]
+        h_prev = h_t  # the next step runs at most these n rows
     h_T = last_step_of(h, batch_sizes)
     return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes)
 
@@ -143,26 +162,89 @@ def rnn_backward(dh, dh_T, cache):
     H = h.shape[2]
     sizes = step_sizes(cache.batch_sizes, T, N)
     da = np.zeros_like(h) if cache.batch_sizes is not None else np.empty_like(h)
-    derivative = _activation_derivative(h, cache.nonlinearity)  # all steps at once
+    derivative = _activation_derivative(h, cache.nonlinearity)  # dh_t/da_t, all steps at once
     W_hh_T = np.ascontiguousarray(cache.W_hh.T)
-    # running gradient on h_t; rows that have not started (t >= length) keep their dh_T
-    dh_next = dh_T.astype(h.dtype, copy=True)
+    # The gradient carried back between steps. Before step t it holds what reaches h_t from
+    # step t+1 (dh_T for the last step, and for rows that have not started, t >= length);
+    # step t then overwrites its rows with what it sends back to h_{t-1}. Below, each result
+    # is named for what it is and written over an input that is not read again.
+    dh_carry = dh_T.astype(h.dtype, copy=True)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         if n == 0:
             continue
-        da_t = da[t, :n]
-        np.add(dh[t, :n], dh_next[:n], out=da_t)  # h_t feeds the output and step t+1
-        da_t *= derivative[t, :n]  # back through h_t = tanh(a_t)
-        np.matmul(da_t, W_hh_T, out=dh_next[:n])  # back through h_{t-1} W_hh
+        dh_next = dh_carry[:n]  # what step t+1 sent back to h_t
+        dh_t = np.add(dh[t, :n], dh_next, out=da[t, :n])  # h_t feeds its output and step t+1
+        da_t = np.multiply(dh_t, derivative[t, :n], out=dh_t)  # back through h_t = tanh(a_t)
+        dh_prev = dh_next  # the carry's rows take what step t sends back to h_{t-1}
+        np.matmul(da_t, W_hh_T, out=dh_prev)  # back through h_{t-1} W_hh
+    dh0 = dh_carry  # after step 0, what reaches h_0
     da_rows = da.reshape(T * N, H)
     dx = (da_rows @ cache.W_xh.T).reshape(T, N, D)
+    # BPTT for shared weights: the gradient of W_xh, W_hh, b is the SUM over time of the
+    # per-step gradients x_t^T da_t, h_{t-1}^T da_t, sum_n da_t. Each GEMM over the stacked
+    # N*T rows of all steps IS that sum: x^T da over (T*N, D) x (T*N, H) adds x_t^T da_t for
+    # every t. For W_hh the step inputs h_{t-1} are h0 for step 0 and h[:-1] (the outputs
+    # shifted by one step) for the others; rows past a sequence's end have da = 0.
     dW_xh = x.reshape(T * N, D).T @ da_rows
     dW_hh = cache.h0.T @ da[0]
     if T > 1:
         dW_hh += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, H)
     db = da_rows.sum(axis=0)
-    return dx, dh_next, (dW_xh, dW_hh, db)
+    return dx, dh0, (dW_xh, dW_hh, db)
+
+
+# ----------------------------------------------------------------------------------------
+# the same sequence, as the lecture writes it: a loop over the step
+# ----------------------------------------------------------------------------------------
+
+
+def rnn_forward_reference(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
+    """``rnn_forward`` written plainly: ``rnn_step_forward`` at each step, in order.
+
+    Same arguments and returns: x (T, N, D), h0 (N, H) -> h (T, N, H), h_T (N, H), the same
+    ``RNNCache``. Full-length batches only: ``batch_sizes`` must be None (ValueError
+    otherwise), because rows that stop early would hide the loop behind slicing.
+    """
+    if batch_sizes is not None:
+        raise ValueError(
+            "rnn_forward_reference takes full-length batches only: batch_sizes must be None "
+            "(rnn_forward runs packed batches)"
+        )
+    h_t, hs = h0, []
+    for x_t in x:
+        h_t, _ = rnn_step_forward(x_t, h_t, W_xh, W_hh, b, nonlinearity)
+        hs.append(h_t)
+    h = np.stack(hs)  # the record keeps all that a step's cache held: see RNNCache.step
+    return h, h_t, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, None)
+
+
+def rnn_backward_reference(dh, dh_T, cache):
+    """``rnn_backward`` written plainly: ``rnn_step_backward`` from the last step to the first.
+
+    Same arguments and returns: dh (T, N, H), dh_T (N, H), an ``RNNCache`` from either
+    forward -> dx (T, N, D), dh0 (N, H), (dW_xh, dW_hh, db). Full-length batches only
+    (``cache.batch_sizes`` None, ValueError otherwise).
+    """
+    if cache.batch_sizes is not None:
+        raise ValueError(
+            "rnn_backward_reference takes full-length batches only: cache.batch_sizes must be "
+            "None (rnn_backward runs packed batches)"
+        )
+    dx = np.zeros_like(cache.x)
+    dW_xh, dW_hh = np.zeros_like(cache.W_xh), np.zeros_like(cache.W_hh)
+    db = np.zeros(cache.W_hh.shape[1], dtype=cache.W_hh.dtype)
+    dh_carry = dh_T  # what reaches h_t from step t+1; for the last step, from the final state
+    for t in reversed(range(len(cache.x))):
+        dh_t = dh[t] + dh_carry  # h_t feeds its own output and step t+1
+        dx[t], dh_prev, dW_xh_t, dW_hh_t, db_t = rnn_step_backward(dh_t, cache.step(t))
+        # The weights are shared by every step, so each one's gradient is the SUM over
+        # time of its per-step gradients: the central fact of BPTT.
+        dW_xh += dW_xh_t
+        dW_hh += dW_hh_t
+        db += db_t
+        dh_carry = dh_prev  # carried back into step t-1
+    return dx, dh_carry, (dW_xh, dW_hh, db)
 
 
 # ----------------------------------------------------------------------------------------
