@@ -32,6 +32,7 @@ DEBUG_ENV = "RNNLAB_DEBUG"  # set to 1: an expected error shows its traceback to
 
 
 def _train(args) -> int:
+    from rnnlab.recipes import load as load_recipe
     from rnnlab.train.config import resolve_config
     from rnnlab.train.loop import fit
     from rnnlab.train.run import check_model_fits, saved_config
@@ -41,8 +42,9 @@ def _train(args) -> int:
     Task = task_class(args.task)
     overrides = {f.name: getattr(args, f.name) for f in fields(Task.Config) if hasattr(args, f.name)}
     if args.resume:
-        if args.config or overrides or args.out:
-            raise CommandError("--resume continues a run with its saved config: give no --config, --out or options")
+        if args.config or args.recipe or overrides or args.out:
+            raise CommandError("--resume continues a run with its saved config: give no --config, --recipe, "
+                               "--out or options")
         with RunDirectory.open(args.resume) as run:
             config, checkpoint, source = saved_config(Task, run.path)
             task = Task(config)
@@ -54,7 +56,14 @@ def _train(args) -> int:
     else:
         if not args.out:
             raise CommandError("give --out DIR (where the run is written) or --resume DIR")
-        config = resolve_config(Task.Config, args.config, overrides)
+        base = None
+        if args.recipe:
+            recipe = load_recipe(args.recipe)
+            if recipe.task != Task.name:
+                raise CommandError(f"recipe {recipe.name} trains a '{recipe.task}' model: "
+                                   f"rnnlab train --recipe {recipe.name} --out DIR")
+            base = recipe.options
+        config = resolve_config(Task.Config, args.config, overrides, base=base, base_source=f"recipe {args.recipe}")
         task = Task(config)
         task.prepare()  # read and check all data before anything is written
         check_model_fits(task)
@@ -224,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = tasks.add_parser(name, help=(Task.__doc__ or "").strip().splitlines()[0] if Task.__doc__ else None,
                                allow_abbrev=False, description=sys.modules[Task.__module__].__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("--recipe", metavar="NAME", help="start from a packaged recipe (rnnlab recipes lists "
+                         "them); --config and flags override it")
         sub.add_argument("--config", help="TOML file of options (flags override it)")
         sub.add_argument("--out", help="directory to write the run into (new or empty)")
         sub.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
@@ -290,14 +301,70 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--cell", type=int, action="append", default=[], metavar="K",
                          help="language model: show cell K first (repeatable)")
     inspect.set_defaults(handler=_inspect)
+
+    recipes = commands.add_parser("recipes", help="the packaged recipes, with the result each reached",
+                                  allow_abbrev=False)
+    recipes.set_defaults(handler=_recipes)
+
+    data = commands.add_parser("data", help="the public datasets the recipes use: list them, fetch one",
+                               allow_abbrev=False)
+    data_commands = data.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
+    data_list = data_commands.add_parser("list", help="name, task, cached or not, size, licence, source")
+    data_list.add_argument("--dir", help="the data folder to look in (default: $RNNLAB_DATA or the user cache)")
+    data_get = data_commands.add_parser("get", help="download a dataset (hash-checked) into the data folder")
+    data_get.add_argument("name", metavar="NAME", help="a dataset name from rnnlab data list")
+    data_get.add_argument("--dir", help="where to put it (default: $RNNLAB_DATA or the user cache)")
+    data.set_defaults(handler=_data)
     return parser
+
+
+def _recipe_names_its_task(argv: list[str]) -> list[str]:
+    """``train --recipe NAME ...`` -> ``train TASK --recipe NAME ...``: a recipe knows its task."""
+    if len(argv) >= 3 and argv[0] == "train" and argv[1] == "--recipe":
+        from rnnlab.recipes import load, names
+
+        if argv[2] in names():
+            return ["train", load(argv[2]).task, *argv[1:]]
+    return argv
+
+
+def _recipes(args) -> int:
+    from rnnlab.recipes import load, names
+
+    rows = [load(name) for name in names()]
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        print(f"{r.name:<{width}}  {r.task:<9}  {r.dataset:<16}  {r.result}  [{r.wall_time}]")
+    print("train one with: rnnlab train --recipe NAME --out DIR  (its dataset is fetched when missing)")
+    return 0
+
+
+def _data(args) -> int:
+    from rnnlab.data.datasets import DATASETS
+    from rnnlab.data.fetch import data_dir, get, size_of, status
+
+    root = Path(args.dir) if getattr(args, "dir", None) else data_dir()
+    if args.data_command == "get":
+        for path in get(args.name, root):
+            print(path)
+        return 0
+    print(f"data folder: {root} (set RNNLAB_DATA to use another)")
+    for d in DATASETS.values():
+        size = size_of(d, root)
+        where = "mirror only" if not d.downloadable else d.origin
+        print(f"{d.name:<29} {d.task:<9} {status(d, root):<8} {_megabytes(size):>8}  {d.licence:<24} {where}")
+    return 0
+
+
+def _megabytes(size: int | None) -> str:
+    return "" if size is None else f"{size / 1e6:.1f} MB"
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the command itself, not a caller in this process (tests): see memory.py
         keep_freed_memory()  # warm reuse of big arrays between training steps
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_recipe_names_its_task(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.print_help()
         return 0

@@ -26,14 +26,11 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
+from rnnlab.analysis.plotting import plt
 from rnnlab.atomic import atomic_write
 from rnnlab.train.tasks.translate import Translations, corpus_bleu
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 LENGTH_BUCKETS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 15), (16, 10**9))  # source words
 

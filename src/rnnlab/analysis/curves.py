@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
+from rnnlab.analysis.plotting import plt
 from rnnlab.atomic import atomic_write
 from rnnlab.data.errors import data_error
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_log(log_path: Path) -> list[dict]:

@@ -12,20 +12,6 @@ from rnnlab.analysis.inspect import Inspection, LayerView
 from rnnlab.analysis.tour_figures import cell_state_limit, plt, save
 from rnnlab.errors import ConfigError
 
-# Tokens may be Korean, Japanese or Chinese: fall back to a CJK font when one is installed
-# (Debian: fonts-noto-cjk); without one those glyphs show as boxes in the PNGs (the HTML
-# strips use the browser's fonts).
-_CJK = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "NanumGothic", "WenQuanYi Zen Hei")
-
-
-def _font_fallback() -> None:
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    extra = [name for name in _CJK if name in installed]
-    if extra:
-        plt.rcParams["font.family"] = ["DejaVu Sans", *extra]
-
 MAX_UNITS = 64  # heatmaps show at most this many units (the most active), to stay legible
 MAX_LABELS = 80  # label the time axis with the tokens up to this many steps
 STRIP_CELLS = 8
@@ -130,7 +116,6 @@ def write_inspection(out_dir: Path, inspection: Inspection, chosen_cells: list[i
     """Figures as PNG plus ``index.html`` (self-contained); returns the page's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _font_fallback()
     figures = []
     for view in inspection.views:
         for kind, draw in (("activity", activity_figure), ("gradient", jacobian_figure)):

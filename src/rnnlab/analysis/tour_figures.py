@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from rnnlab.analysis.plotting import plt
 
 DPI = 110
 COLOURS = {"tanh": "tab:blue", "relu": "tab:red", "sigmoid": "tab:green",

@@ -1,7 +1,8 @@
 """Open a data file as text: gzip by suffix, strict UTF-8, problems reported as ``DataError``.
 
 Every reader starts here, so "file missing", "empty file" and "not UTF-8 at line N" read
-the same for every format.
+the same for every format, and every reader takes a dataset reference
+(``dataset:NAME/FILE``, ``rnnlab.data.datasets``) wherever it takes a path.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import zlib
 from pathlib import Path
 
 from rnnlab.data.errors import data_error
+from rnnlab.data.fetch import is_ref, local_path
 
 GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes, gunzipped when the name ends in ``.gz``."""
+    """The file's bytes, gunzipped when the name ends in ``.gz``. A dataset reference
+    ``dataset:NAME/FILE`` reads the dataset's file (downloaded first if missing)."""
+    if is_ref(path):
+        path = local_path(path)
     path = Path(path)
     if not path.exists():
         raise data_error(path, "no such file")

@@ -67,6 +67,16 @@ def read_labelled_text(
     return texts, labels
 
 
+def looks_headerless(lines: list[str], names: tuple[str, ...]) -> bool:
+    """True when TSV lines read best as ``text \t label`` with no header: two columns, the
+    first line does not hold the header ``names``, and its second cell is a label that other
+    lines also carry (a header's name would appear once)."""
+    if not lines or lines[0].count("\t") != 1 or set(names) & {c.strip() for c in lines[0].split("\t")}:
+        return False
+    first_label = lines[0].split("\t")[1].strip()
+    return any(line.rsplit("\t", 1)[-1].strip() == first_label for line in lines[1:])
+
+
 def tokenize(text: str, level: str = "word", *, lowercase: bool = True) -> list[str]:
     """Split ``text`` into tokens.
 

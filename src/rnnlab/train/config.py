@@ -1,11 +1,12 @@
 """One config dataclass per task; its fields are the command-line options.
 
-``rnnlab train TASK [--config FILE.toml] [--option value ...]``: options come from the TOML
-file, flags override them, and an unknown or mistyped option is an error that names it.
-The resolved config is saved as DIR/config.json and inside every checkpoint.
+``rnnlab train TASK [--recipe NAME] [--config FILE.toml] [--option value ...]``: options
+come from a packaged recipe, then the TOML file, then the flags, and an unknown or
+mistyped option is an error that names it. The resolved config is saved as
+DIR/config.json and inside every checkpoint.
 
-Paths in a config are relative to the directory the command runs in (the repository root
-for the configs in ``configs/``).
+A file option is a path (relative to the directory the command runs in) or a dataset
+reference ``dataset:NAME/FILE`` (``rnnlab.data.datasets``), told apart by that prefix.
 """
 
 from __future__ import annotations
@@ -109,11 +110,14 @@ def _validated(config, sources: dict[str, str], default_source: str):
     return config
 
 
-def resolve_config(config_type, toml_path: str | Path | None = None, overrides: dict[str, Any] | None = None):
-    """Defaults, then the TOML file, then the overrides (e.g. command-line flags); every
-    value checked, and a bad one named with its flag or file."""
+def resolve_config(config_type, toml_path: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                   base: dict[str, Any] | None = None, base_source: str = "recipe"):
+    """Defaults, then ``base`` (a recipe's options), then the TOML file, then the overrides
+    (e.g. command-line flags); every value checked, and a bad one named with its flag or file."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    if base:
+        _apply(values, config_type, base, base_source, sources)
     if toml_path is not None:
         path = Path(toml_path)
         try:

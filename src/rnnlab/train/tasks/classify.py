@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab.data._files import read_lines
 from rnnlab.data.errors import DataError
 from rnnlab.data.series import Standardizer
-from rnnlab.data.text import read_labelled_text, read_text, tokenize
+from rnnlab.data.text import looks_headerless, read_labelled_text, read_text, tokenize
 from rnnlab.data.ts import parse_ts, read_ts
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
@@ -24,17 +25,20 @@ from rnnlab.losses import softmax_cross_entropy
 from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.train.config import TrainConfig, option
 from rnnlab.train.tasks.base import Evaluation, Example
-from rnnlab.train.tasks.common import padded_batches, split_off
+from rnnlab.train.tasks.common import note, padded_batches, split_off
 
 
 @dataclass
 class ClassifyConfig(TrainConfig):
     train: str = option("", "training file: TSV (text and label columns) or UEA/sktime .ts")
     dev: str = option("", "dev file (empty: hold out dev_fraction of the training file)")
-    test: str = option("", "test file")
+    test: str = option("", "test file (empty: hold out test_fraction of the training file)")
+    test_fraction: float = option(0.1, "share of the training file held out as test when no test file is given",
+                                  above=0.0, below=1.0)
     dev_fraction: float = option(0.1, "share of the training file held out as dev when no dev file is given",
                                  above=0.0, below=1.0)
-    text_col: str = option("document", "text column: header name, or 0-based index for a file without header")
+    text_col: str = option("document", "text column: header name, or 0-based index for a file without header "
+                           "(a two-column file without header, text then label, is recognised)")
     label_col: str = option("label", "label column: header name, or 0-based index")
     tokens: str = option("word", "tokens of a text: words or characters", ("word", "char"))
     min_freq: int = option(1, "keep tokens seen at least this often in training", at_least=1)
@@ -47,8 +51,11 @@ class ClassifyConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not self.train or not self.test:
-            raise ConfigError("options train and test must name files")
+        if not self.train:
+            raise ConfigError("option train must name a file")
+
+
+DEFAULT_TEXT_COL, DEFAULT_LABEL_COL = "document", "label"
 
 
 def _column(value: str):
@@ -77,7 +84,13 @@ class ClassifyTask:
         if self.numeric:
             series, labels = read_ts(path)
             return [s[: self.config.max_len] for s in series], labels
-        texts, labels = read_labelled_text(path, _column(self.config.text_col), _column(self.config.label_col))
+        text_col, label_col = _column(self.config.text_col), _column(self.config.label_col)
+        if (text_col, label_col) == (DEFAULT_TEXT_COL, DEFAULT_LABEL_COL) and looks_headerless(
+                read_lines(path), (DEFAULT_TEXT_COL, DEFAULT_LABEL_COL)):
+            text_col, label_col = 0, 1
+            note(f"{path} has no header row: reading column 0 as the text and column 1 as the label "
+                 f"(--text-col and --label-col choose others)")
+        texts, labels = read_labelled_text(path, text_col, label_col)
         tokens = [tokenize(text, self.config.tokens)[: self.config.max_len] for text in texts]
         # a text with no token (only spaces or symbols) still gets one step
         return [t if t else ["<unk>"] for t in tokens], labels
@@ -86,6 +99,14 @@ class ClassifyTask:
         """Read train/dev/test, build the vocabularies (or statistics) from train only."""
         c = self.config
         train_x, train_y = self._read(c.train)
+        if c.test:
+            test = self._read(c.test)
+        else:  # no test file: hold out a seeded share of the training file
+            keep, held = split_off(len(train_x), c.test_fraction, c.seed, salt=54321)
+            test = [train_x[i] for i in held], [train_y[i] for i in held]
+            train_x, train_y = [train_x[i] for i in keep], [train_y[i] for i in keep]
+            note(f"no --test file: holding out {len(held)} of the {len(held) + len(keep)} examples of {c.train} "
+                 f"as test (test_fraction {c.test_fraction}, seed {c.seed})")
         if c.dev:
             dev_x, dev_y = self._read(c.dev)
         else:
@@ -102,7 +123,7 @@ class ClassifyTask:
             self.meta = {"kind": "text", "labels": labels.to_dict(), "vocab": vocab.to_dict()}
         self.splits["train"] = self._encode(train_x, train_y, c.train)
         self.splits["dev"] = self._encode(dev_x, dev_y, c.dev or c.train)
-        self.splits["test"] = self.encode_file(c.test)
+        self.splits["test"] = self._encode(*test, c.test or c.train)
 
     def _encode(self, sequences, labels, path):
         label_vocab = Vocab.from_dict(self.meta["labels"])

@@ -1,6 +1,9 @@
-"""What the sequence tasks share: batching padded minibatches and splitting off a dev set."""
+"""What the sequence tasks share: batching padded minibatches, splitting off a dev or test
+set, and telling the user what was decided for them."""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -28,10 +31,16 @@ def _take(targets, idx):
     return [targets[i] for i in idx]
 
 
-def split_off(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed random split of range(n): (kept indices, held-out indices), sorted."""
+def note(message: str) -> None:
+    """Tell the user, on stderr, something the task decided for them (not an error)."""
+    print(f"rnnlab: note: {message}", file=sys.stderr)
+
+
+def split_off(n: int, fraction: float, seed: int, salt: int = 12345) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed random split of range(n): (kept indices, held-out indices), sorted; ``salt``
+    tells apart two splits drawn from one seed (dev and test)."""
     if not 0 < fraction < 1:
-        raise ValueError(f"dev_fraction must lie in (0, 1) when no dev file is given, got {fraction}")
-    order = np.random.default_rng([seed, 12345]).permutation(n)
+        raise ValueError(f"the held-out fraction must lie in (0, 1), got {fraction}")
+    order = np.random.default_rng([seed, salt]).permutation(n)
     held = max(1, int(round(n * fraction)))
     return np.sort(order[held:]), np.sort(order[:held])
