@@ -39,20 +39,22 @@ def _train(args) -> int:
     from rnnlab.train.rundir import RunDirectory
     from rnnlab.train.tasks import task_class
 
+    workers = args.workers
     Task = task_class(args.task)
     overrides = {f.name: getattr(args, f.name) for f in fields(Task.Config) if hasattr(args, f.name)}
     if args.resume:
         if args.config or args.recipe or overrides or args.out:
             raise CommandError("--resume continues a run with its saved config: give no --config, --recipe, "
                                "--out or options")
-        with RunDirectory.open(args.resume) as run:
-            config, checkpoint, source = saved_config(Task, run.path)
+        with _run_directory(workers, RunDirectory.open, args.resume) as run:
+            # rank 0 reads the run; in a data-parallel job the others get it from rank 0
+            config, checkpoint, source = workers.broadcast(saved_config(Task, run.path) if workers.is_root else None)
             task = Task(config)
             task.prepare()
             if checkpoint is not None and json.loads(json.dumps(task.meta)) != checkpoint.meta.get("meta"):
                 raise CommandError(f"{source}: the data no longer gives the vocabularies this run was started with")
             check_model_fits(task, source=source)
-            metrics = fit(task, config, run, checkpoint)
+            metrics = fit(task, config, run, checkpoint, workers=workers)
     else:
         if not args.out:
             raise CommandError("give --out DIR (where the run is written) or --resume DIR")
@@ -67,11 +69,23 @@ def _train(args) -> int:
         task = Task(config)
         task.prepare()  # read and check all data before anything is written
         check_model_fits(task)
-        with RunDirectory.create(args.out) as run:
-            metrics = fit(task, config, run)
-    print(json.dumps(json_safe({k: metrics[k] for k in ("dev", "test")}), allow_nan=False))
-    print(f"wrote {run.path}/metrics.json, curves.png, log.jsonl and the checkpoints best.npz, last.npz")
+        with _run_directory(workers, RunDirectory.create, args.out) as run:
+            metrics = fit(task, config, run, workers=workers)
+    if workers.is_root:
+        print(json.dumps(json_safe({k: metrics[k] for k in ("dev", "test")}), allow_nan=False))
+        print(f"wrote {run.path}/metrics.json, curves.png, log.jsonl and the checkpoints best.npz, last.npz")
     return 0
+
+
+def _run_directory(workers, take, path):
+    """The run directory, locked, on rank 0; on the other ranks of a data-parallel job only
+    its path (they never write)."""
+    import contextlib
+    import types
+
+    if workers.is_root:
+        return take(path)
+    return contextlib.nullcontext(types.SimpleNamespace(path=Path(path)))
 
 
 def _load_run(run_dir: str):
@@ -370,14 +384,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     run = args.handler
     from rnnlab.train.loop import TrainingDiverged, TrainingInterrupted
+    from rnnlab.train.parallel import Workers
 
+    args.workers = Workers()
     try:
+        if args.handler is _train:
+            from rnnlab.train.parallel import make_workers
+
+            args.workers = make_workers()
         return run(args)
-    except TrainingInterrupted as exc:
-        print(f"rnnlab: {exc}", file=sys.stderr)
+    except TrainingInterrupted as exc:  # every rank stops at the same batch: nothing to abort
+        if args.workers.is_root:
+            print(f"rnnlab: {exc}", file=sys.stderr)
         return 128 + exc.signal
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
+        _abort_the_job(args.workers)
         return 128 + 2
     except BrokenPipeError:  # the reader of our output went away (| head)
         sys.stderr.close()
@@ -386,13 +408,26 @@ def main(argv: list[str] | None = None) -> int:
         # rnnlab's own errors, and a failure of the system on a named file (permission,
         # a full disk), are reported in one line; anything else is a bug: keep its traceback
         if os.environ.get(DEBUG_ENV) or (isinstance(exc, OSError) and not exc.filename):
+            _abort_the_job(args.workers)
             raise
         if isinstance(exc, OSError):
             message = f"{exc.filename}: {exc.strerror or exc}"
         else:
             message = f"training diverged: {exc}" if isinstance(exc, TrainingDiverged) else str(exc)
-        print(f"rnnlab: error: {message}", file=sys.stderr)
+        rank = f" (rank {args.workers.rank} of {args.workers.size})" if args.workers.size > 1 else ""
+        print(f"rnnlab: error{rank}: {message}", file=sys.stderr)
+        _abort_the_job(args.workers)
         return EXIT_ERROR
+    except BaseException:
+        _abort_the_job(args.workers)
+        raise
+
+
+def _abort_the_job(workers) -> None:
+    """A data-parallel job whose rank failed stops every rank (no one waits forever)."""
+    if workers.size > 1:
+        sys.stderr.flush()
+        workers.abort(EXIT_ERROR)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import os
 import signal
 
 ENV = "RNNLAB_FAULT"
+RANK_ENV = "RNNLAB_FAULT_RANK"
 _SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 _reached: dict[str, int] = {}
 
@@ -37,9 +38,13 @@ def parse_fault(spec: str) -> tuple[str, int, int]:
 
 
 def fault_point(name: str) -> None:
-    """Send the configured signal to this process if ``name`` is the armed point."""
+    """Send the configured signal to this process if ``name`` is the armed point (and, with
+    ``RNNLAB_FAULT_RANK=R`` under mpiexec, only in rank R of a data-parallel job)."""
     spec = os.environ.get(ENV)
     if not spec:
+        return
+    rank = os.environ.get(RANK_ENV)
+    if rank is not None and rank != os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")):
         return
     point, count, sig = parse_fault(spec)
     if point != name:

@@ -64,6 +64,18 @@ class StreamBatch:
     x: np.ndarray
     y: np.ndarray | None
 
+    def __len__(self) -> int:
+        """The batch's rows (examples)."""
+        return len(self.x)
+
+    def rows(self, lo: int, hi: int) -> StreamBatch:
+        """Streams lo..hi-1 (data-parallel shards; ``train/parallel.py``)."""
+        return StreamBatch(self.x[lo:hi], None if self.y is None else self.y[lo:hi])
+
+    def loss_terms(self) -> int:
+        """How many terms the loss averages over: every character of every stream."""
+        return int(self.x.size)
+
 
 class CharLM:
     """Embedding -> stacked LSTM (or tanh RNN) -> linear -> softmax over the next character.

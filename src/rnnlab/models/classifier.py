@@ -47,6 +47,19 @@ class SequenceBatch:
     lengths: np.ndarray | None
     labels: np.ndarray
 
+    def __len__(self) -> int:
+        """The batch's rows (examples)."""
+        return len(self.labels)
+
+    def rows(self, lo: int, hi: int) -> SequenceBatch:
+        """Sequences lo..hi-1, padding kept (data-parallel shards; ``train/parallel.py``)."""
+        return SequenceBatch(self.inputs[lo:hi], None if self.lengths is None else self.lengths[lo:hi],
+                             self.labels[lo:hi])
+
+    def loss_terms(self) -> int:
+        """How many terms the loss averages over: one per sequence."""
+        return len(self.labels)
+
 
 @dataclass
 class ClassifierCache:

@@ -59,6 +59,18 @@ class WindowBatch:
     x: np.ndarray
     y: np.ndarray | None
 
+    def __len__(self) -> int:
+        """The batch's rows (examples)."""
+        return len(self.x)
+
+    def rows(self, lo: int, hi: int) -> WindowBatch:
+        """Windows lo..hi-1 (data-parallel shards; ``train/parallel.py``)."""
+        return WindowBatch(self.x[lo:hi], None if self.y is None else self.y[lo:hi])
+
+    def loss_terms(self) -> int:
+        """How many terms the loss averages over: one per window."""
+        return len(self.x)
+
 
 @dataclass
 class ForecasterCache:

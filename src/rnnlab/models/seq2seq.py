@@ -81,6 +81,19 @@ class Seq2SeqBatch:
     tgt_out: np.ndarray | None
     tgt_lengths: np.ndarray
 
+    def __len__(self) -> int:
+        """The batch's rows (examples)."""
+        return len(self.src)
+
+    def rows(self, lo: int, hi: int) -> Seq2SeqBatch:
+        """Pairs lo..hi-1, padding kept (data-parallel shards; ``train/parallel.py``)."""
+        return Seq2SeqBatch(self.src[lo:hi], self.src_lengths[lo:hi], self.tgt_in[lo:hi],
+                            None if self.tgt_out is None else self.tgt_out[lo:hi], self.tgt_lengths[lo:hi])
+
+    def loss_terms(self) -> int:
+        """How many terms the loss averages over: the real (not padding) target tokens."""
+        return int(np.count_nonzero(self.tgt_out))
+
 
 @dataclass
 class EncoderCache:

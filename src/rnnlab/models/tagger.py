@@ -68,6 +68,25 @@ class TagBatch:
     chars: np.ndarray
     char_lengths: np.ndarray
 
+    def __len__(self) -> int:
+        """The batch's rows (examples)."""
+        return len(self.words)
+
+    def rows(self, lo: int, hi: int) -> TagBatch:
+        """Sentences lo..hi-1 and only the forms they use (data-parallel shards;
+        ``train/parallel.py``); padding kept."""
+        lengths, form_index = self.lengths[lo:hi], self.form_index[lo:hi]
+        real = real_positions(lengths, form_index.shape[1])
+        used, inverse = np.unique(form_index[real], return_inverse=True)
+        shard_index = np.zeros_like(form_index)
+        shard_index[real] = inverse
+        return TagBatch(self.words[lo:hi], lengths, self.tags[lo:hi], shard_index, self.chars[used],
+                        self.char_lengths[used])
+
+    def loss_terms(self) -> int:
+        """How many terms the loss averages over: the real words."""
+        return int(self.lengths.sum())
+
 
 @dataclass
 class TaggerCache:

@@ -54,6 +54,7 @@ from rnnlab.faults import fault_point
 from rnnlab.optim import Adam, clip_grad_norm
 from rnnlab.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnnlab.train.config import config_to_dict
+from rnnlab.train.parallel import Workers
 from rnnlab.train.rundir import RunDirectory
 from rnnlab.train.tasks.base import CarriesState
 
@@ -192,8 +193,9 @@ class StopSignals:
 class _Trainer:
     """The state of one training run and the steps that change it."""
 
-    def __init__(self, task, config, run: RunDirectory, progress_bar: bool):
-        self.task, self.config, self.run, self.progress_bar = task, config, run, progress_bar
+    def __init__(self, task, config, run: RunDirectory, progress_bar: bool, workers: Workers):
+        self.task, self.config, self.run, self.workers = task, config, run, workers
+        self.progress_bar = progress_bar and workers.is_root
         self.model = task.build_model(np.random.default_rng(config.seed))
         self.optimizer = Adam(lr=config.lr)
         self.progress = Progress(lr=config.lr)
@@ -205,11 +207,15 @@ class _Trainer:
 
     def meta(self) -> dict[str, Any]:
         return {"task": self.task.name, "config": config_to_dict(self.config), "meta": self.task.meta,
-                "progress": asdict(self.progress), "log": self.log}
+                "progress": asdict(self.progress), "log": self.log, "world_size": self.workers.size}
 
     def save(self, name: str) -> None:
-        save_checkpoint(self.run.path, name, self.model.params, self.optimizer.state_dict(), self.meta(),
-                        carry=self.carry if name == "last" else None)
+        """Write checkpoint ``name`` (rank 0; every rank calls it: the carried state of every
+        stream is gathered from the ranks that hold it)."""
+        carry = self.workers.gather_carry(self.carry) if name == "last" else None
+        if self.workers.is_root:
+            save_checkpoint(self.run.path, name, self.model.params, self.optimizer.state_dict(), self.meta(),
+                            carry=carry)
         if name == "last":
             p = self.progress
             self.saved = (f"epoch {p.epoch + 1}, after batch {p.batch}" if p.batch else f"the end of epoch {p.epoch}")
@@ -235,6 +241,19 @@ class _Trainer:
                                       f"(expected {expected or 'none'})")
         self.saved = "the checkpoint it resumed from"
 
+    def share(self) -> None:
+        """Every rank takes rank 0's weights, optimizer state, progress, log and its rows of
+        the carried state (at the start and on resume)."""
+        if self.workers.size == 1:
+            return
+        params, optimizer_state, progress, log, carry = self.workers.broadcast(
+            (self.model.params, self.optimizer.state_dict(), self.progress, self.log, self.carry))
+        for name, value in params.items():
+            self.model.params[name][...] = value
+        self.optimizer.load_state_dict(optimizer_state)
+        self.progress, self.log = progress, log
+        self.carry = self.workers.scatter_carry(carry, self.config.batch_size)
+
     # ----- one epoch ---------------------------------------------------------------------------
 
     def train_epoch(self, signals: StopSignals) -> None:
@@ -253,14 +272,19 @@ class _Trainer:
         bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {p.epoch + 1}/{config.epochs}",
                    disable=not self.progress_bar, unit="batch", leave=False, dynamic_ncols=True)
         last_save = time.perf_counter()
+        agreed_stop = False  # data-parallel: the ranks stop on the flag their last step agreed on
         try:
             while p.batch < len(batches):
-                if signals.requested is not None:
+                if signals.requested is not None and (self.workers.size == 1 or agreed_stop):
                     self.stop(signals.requested)
                 k = p.batch
                 start = time.perf_counter()
                 batch = batches[k]
-                loss, grads, self.carry = self.model.loss_and_grads(batch, dropout_rng, self.carry)
+                loss, grads, self.carry, stop = self.workers.loss_and_grads(
+                    self.model, batch, dropout_rng, self.carry, signals.requested is not None)
+                if stop and signals.requested is None:  # another rank was asked to stop
+                    signals.requested = signal.SIGINT
+                agreed_stop = stop
                 if not np.isfinite(loss):
                     raise TrainingDiverged(f"the loss became {loss} at epoch {p.epoch + 1}, batch {k + 1}")
                 try:
@@ -268,6 +292,7 @@ class _Trainer:
                 except ValueError as exc:  # a non-finite gradient
                     raise TrainingDiverged(f"{exc} at epoch {p.epoch + 1}, batch {k + 1}") from None
                 self.optimizer.step(self.model.params, grads)
+                self.workers.check_same(self.model.params, k + 1)
                 p.batch = k + 1
                 p.rng = dropout_rng.bit_generator.state
                 p.epoch_loss_sum += float(loss)
@@ -280,7 +305,8 @@ class _Trainer:
                 if k % 5 == 0 or p.batch == len(batches):
                     bar.set_postfix(loss=f"{p.epoch_loss_sum / p.batch:.4f}", lr=f"{self.optimizer.lr:.2e}",
                                     tok_per_s=f"{p.epoch_tokens / max(p.epoch_seconds, 1e-9):.0f}")
-                if config.save_minutes and time.perf_counter() - last_save >= 60 * config.save_minutes:
+                due = config.save_minutes and time.perf_counter() - last_save >= 60 * config.save_minutes
+                if self.workers.broadcast(due):  # rank 0's clock decides for every rank
                     self.save("last")
                     last_save = time.perf_counter()
         finally:
@@ -289,12 +315,15 @@ class _Trainer:
     def end_epoch(self, signals: StopSignals) -> None:
         """Evaluate on dev, keep the best, save the last, log a line, schedule, maybe stop."""
         p, task, config = self.progress, self.task, self.config
-        try:
-            with signals.interruptible():
-                fault_point("evaluating")
-                dev = task.evaluate(self.model, "dev").metrics
-        except KeyboardInterrupt:
-            self.stop(signals.requested or signal.SIGINT)
+        if self.workers.size == 1:
+            try:
+                with signals.interruptible():
+                    fault_point("evaluating")
+                    dev = task.evaluate(self.model, "dev").metrics
+            except KeyboardInterrupt:
+                self.stop(signals.requested or signal.SIGINT)
+        else:  # rank 0 evaluates and tells the others (a stop waits for the next batch)
+            dev = self.workers.broadcast(task.evaluate(self.model, "dev").metrics if self.workers.is_root else None)
         value = dev[task.metric]
         if not math.isfinite(value):
             raise TrainingDiverged(f"the dev {task.metric} became {value} at epoch {p.epoch + 1}")
@@ -321,6 +350,8 @@ class _Trainer:
             fault_point("saved-best")
         self.save("last")
         fault_point("saved-last")
+        if not self.workers.is_root:
+            return
         self.run.append_line("log.jsonl", json.dumps(json_safe(record), allow_nan=False))
         tqdm.write(
             f"epoch {record['epoch']:3d}  train loss {record['train_loss']:.4f}  "
@@ -340,17 +371,22 @@ class _Trainer:
             f"continue with: rnnlab train {self.task.name} --resume {self.run.path}", signum)
 
 
-def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, progress_bar: bool = True) -> dict:
+def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, progress_bar: bool = True,
+        workers: Workers | None = None) -> dict:
     """Train ``task``'s model in the locked run directory; returns the metrics (also in
     run/metrics.json). With ``checkpoint`` (the run's ``last``), continue from it;
     without, start from the beginning (a new run, or one that never reached its first
-    checkpoint)."""
-    trainer = _Trainer(task, config, run, progress_bar)
+    checkpoint). ``workers``: the processes of a data-parallel job (``train/parallel.py``);
+    rank 0 writes, and ``run`` is only written through on rank 0."""
+    workers = Workers() if workers is None else workers
+    trainer = _Trainer(task, config, run, progress_bar, workers)
     if checkpoint is not None:
         trainer.restore(checkpoint)
-    else:
-        run.write_json("config.json", {"task": task.name, **config_to_dict(config)})
-    run.write_text("log.jsonl", "".join(json.dumps(json_safe(r), allow_nan=False) + "\n" for r in trainer.log))
+    elif workers.is_root:
+        run.write_json("config.json", {"task": task.name, "world_size": workers.size, **config_to_dict(config)})
+    trainer.share()
+    if workers.is_root:
+        run.write_text("log.jsonl", "".join(json.dumps(json_safe(r), allow_nan=False) + "\n" for r in trainer.log))
 
     p = trainer.progress
     with StopSignals() as signals:
@@ -358,8 +394,8 @@ def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, p
             while not p.done and p.epoch < config.epochs:
                 trainer.train_epoch(signals)
                 trainer.end_epoch(signals)
-                if signals.requested is not None:  # asked to stop while the epoch ended: it is saved
-                    trainer.stop(signals.requested)
+                if workers.any(signals.requested is not None):  # asked to stop while the epoch ended
+                    trainer.stop(signals.requested or signal.SIGINT)
         except TrainingDiverged as exc:
             raise TrainingDiverged(f"{exc}; the last good checkpoint is {run.path}/last.npz ({trainer.saved}). "
                                    f"Try a lower --lr or --clip.") from None
@@ -368,9 +404,12 @@ def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, p
                 f"{signal.Signals(signals.requested or signal.SIGINT).name} twice: stopped at once; "
                 f"{run.path}/last.npz holds {trainer.saved}; continue with: "
                 f"rnnlab train {task.name} --resume {run.path}", signals.requested or signal.SIGINT) from None
+        if not workers.is_root:
+            return workers.broadcast(None)
         try:
             with signals.interruptible():
-                return finish(task, trainer.model, run, p)
+                metrics = finish(task, trainer.model, run, p)
+                return workers.broadcast(metrics)
         except KeyboardInterrupt:
             raise TrainingInterrupted(
                 f"stopped during the final evaluation; training is complete and saved; write the metrics "

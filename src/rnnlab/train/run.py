@@ -75,6 +75,7 @@ def saved_config(Task, run_dir: Path) -> tuple[object, Checkpoint | None, str]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: not a run's config (expected a JSON object)")
     saved_task = data.pop("task", Task.name)
+    data.pop("world_size", None)  # how many processes trained it: not an option
     if saved_task != Task.name:
         raise CheckpointError(f"{path}: the run is for task '{saved_task}', not '{Task.name}'")
     return config_from_dict(Task.Config, data, str(path)), None, str(path)

@@ -43,6 +43,20 @@ class Example:
 
 
 @runtime_checkable
+class Batch(Protocol):
+    """What the trainer needs of a batch: its rows (examples) ``len(batch)``, the shard of
+    rows lo..hi-1 (``rows``, padding kept, for data-parallel training), and how many terms
+    the model's loss averages over (``loss_terms``: sequences, words, target tokens), which
+    weights each shard's gradient."""
+
+    def __len__(self) -> int: ...
+
+    def rows(self, lo: int, hi: int) -> Batch: ...
+
+    def loss_terms(self) -> int: ...
+
+
+@runtime_checkable
 class Model(Protocol):
     """What the trainer and the instruments need of a model.
 
@@ -91,9 +105,10 @@ class Task(Protocol):
     def parameter_count(self) -> int:
         """How many weights ``build_model`` will allocate (computed without allocating)."""
 
-    def build_model(self, rng: np.random.Generator) -> Model: ...
+    def build_model(self, rng: np.random.Generator, dtype=np.float32) -> Model:
+        """The model, its weights drawn from ``rng`` (float64 for gradient and equivalence checks)."""
 
-    def train_batches(self, rng: np.random.Generator) -> list:
+    def train_batches(self, rng: np.random.Generator) -> list[Batch]:
         """One epoch's batches, their order drawn from ``rng`` alone."""
 
     def batch_size_in_tokens(self, batch) -> int:

@@ -157,8 +157,8 @@ class ClassifyTask:
     def parameter_count(self) -> int:
         return SequenceClassifier.parameter_count(**self.model_options())
 
-    def build_model(self, rng) -> SequenceClassifier:
-        return SequenceClassifier(**self.model_options(), rng=rng)
+    def build_model(self, rng, dtype=np.float32) -> SequenceClassifier:
+        return SequenceClassifier(**self.model_options(), rng=rng, dtype=dtype)
 
     def train_batches(self, rng):
         return padded_batches(*self.splits["train"], self.config.batch_size, rng)

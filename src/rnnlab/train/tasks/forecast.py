@@ -190,8 +190,8 @@ class ForecastTask:
     def parameter_count(self) -> int:
         return Forecaster.parameter_count(**self.model_options())
 
-    def build_model(self, rng) -> Forecaster:
-        return Forecaster(**self.model_options(), rng=rng)
+    def build_model(self, rng, dtype=np.float32) -> Forecaster:
+        return Forecaster(**self.model_options(), rng=rng, dtype=dtype)
 
     def train_batches(self, rng) -> list[WindowBatch]:
         X, y = self.splits["train"]

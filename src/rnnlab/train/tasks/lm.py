@@ -157,8 +157,8 @@ class LanguageModelTask:
     def parameter_count(self) -> int:
         return CharLM.parameter_count(**self.model_options())
 
-    def build_model(self, rng) -> CharLM:
-        return CharLM(**self.model_options(), rng=rng)
+    def build_model(self, rng, dtype=np.float32) -> CharLM:
+        return CharLM(**self.model_options(), rng=rng, dtype=dtype)
 
     def train_batches(self, rng) -> list[StreamBatch]:
         """One epoch's batches in stream order (they must not be shuffled: each continues the

@@ -182,13 +182,13 @@ class TagTask:
     def parameter_count(self) -> int:
         return Tagger.parameter_count(**self.model_options())
 
-    def build_model(self, rng: np.random.Generator) -> Tagger:
+    def build_model(self, rng: np.random.Generator, dtype=np.float32) -> Tagger:
         c, m = self.config, self.meta
         # word dropout by frequency (Kiperwasser & Goldberg 2016): alpha / (alpha + count),
         # so words seen once or twice stand in for the unseen words of test time
         counts = np.array(m["word_counts"], dtype=np.float64)
         p_word = np.divide(c.word_dropout, c.word_dropout + counts, out=np.zeros_like(counts), where=counts > 0)
-        return Tagger(**self.model_options(), word_dropout=p_word, rng=rng)
+        return Tagger(**self.model_options(), word_dropout=p_word, rng=rng, dtype=dtype)
 
     def train_batches(self, rng: np.random.Generator) -> list[TagBatch]:
         return [batch for batch, _ in self._batches(self.splits["train"], self.config.batch_size, rng)]

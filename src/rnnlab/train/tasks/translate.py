@@ -205,8 +205,8 @@ class TranslateTask:
     def parameter_count(self) -> int:
         return Seq2Seq.parameter_count(**self.model_options())
 
-    def build_model(self, rng) -> Seq2Seq:
-        return Seq2Seq(**self.model_options(), rng=rng)
+    def build_model(self, rng, dtype=np.float32) -> Seq2Seq:
+        return Seq2Seq(**self.model_options(), rng=rng, dtype=dtype)
 
     def _batch(self, data: Pairs, idx) -> Seq2SeqBatch:
         src, src_lengths = pad([data.src[i] for i in idx])
