@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 from rnnlab.analysis.inspect import _jacobian_norms, cell_interpretability, read_input
 from rnnlab.cli import main
 
@@ -119,7 +119,8 @@ def test_inspect_errors_are_one_line(runs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make", [lambda rng: RNN(3, 4, num_layers=2, rng=rng, dtype=np.float64),
-                                  lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64)])
+                                  lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64),
+                                  lambda rng: GRU(3, 4, rng=rng, dtype=np.float64, update_bias=0.5)])
 def test_jacobian_norms_match_finite_differences(make):
     """G_t = ||dh_T/dh_t||_F / sqrt(H), against the Jacobian of the top layer restarted at h_t."""
     rng = np.random.default_rng(1)

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
 from rnnlab.cli import main
 from rnnlab.gradcheck import numerical_gradient, relative_error
@@ -30,10 +30,10 @@ from rnnlab.tour.steps import train_steps
 def _layers(rng):
     D, H = 3, 5
     return [RNN(D, H, nonlinearity=n, rng=rng, dtype=np.float64) for n in ("tanh", "relu", "sigmoid")] + [
-        LSTM(D, H, rng=rng, dtype=np.float64)]
+        LSTM(D, H, rng=rng, dtype=np.float64), GRU(D, H, rng=rng, dtype=np.float64, update_bias=0.5)]
 
 
-@pytest.mark.parametrize("k", range(4))
+@pytest.mark.parametrize("k", range(5))
 def test_hidden_state_gradients_equal_the_layers_backward_at_every_step(k):
     rng = np.random.default_rng(k)
     layer = _layers(rng)[k]
@@ -77,7 +77,7 @@ def test_hidden_state_gradients_refuse_what_they_cannot_read():
         kernel_cache(RNN(2, 3, rng=rng, dtype=np.float64).forward(x, lengths=np.array([4, 2, 3]))[2])
     with pytest.raises(ValueError, match="single-layer"):
         kernel_cache(LSTM(2, 3, num_layers=2, rng=rng, dtype=np.float64).forward(x)[2])
-    with pytest.raises(ValueError, match="RNNCache or LSTMCache"):
+    with pytest.raises(ValueError, match="RNNCache, LSTMCache or GRUCache"):
         hidden_state_gradients(object(), np.zeros((3, 3)))
 
 
