@@ -127,3 +127,57 @@ def test_each_sequence_keeps_its_own_mask_in_a_padded_batch(cell):
 def test_recurrent_dropout_must_be_a_probability_below_one(bad):
     with pytest.raises(ValueError, match=r"recurrent_dropout must be a probability in \[0, 1\)"):
         make_layer("gru", recurrent_dropout=bad)
+
+
+# ----- every model draws the masks from its training rng, and only while training ----------
+
+
+def _models_and_batches(recurrent_dropout):
+    """One small model of each kind with recurrent dropout p, and a batch it reads."""
+    from test_seq2seq import _batch as seq2seq_batch
+    from test_tagger import SIZES as TAGGER_SIZES
+    from test_tagger import _batch as tagger_batch
+
+    from rnnlab.models.charlm import CharLM, StreamBatch
+    from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
+    from rnnlab.models.forecaster import Forecaster, WindowBatch
+    from rnnlab.models.seq2seq import Seq2Seq
+    from rnnlab.models.tagger import Tagger
+
+    rng = np.random.default_rng(0)
+    common = dict(cell="gru", hidden=4, layers=2, dropout=0.0, rng=rng, recurrent_dropout=recurrent_dropout)
+    return [
+        (SequenceClassifier(num_classes=3, bidirectional=True, input_size=2, **common),
+         SequenceBatch(rng.standard_normal((3, 5, 2)).astype(np.float32), np.array([5, 3, 4]), np.array([0, 2, 1]))),
+        (Forecaster(input_size=3, target_index=0, bidirectional=False, **common),
+         WindowBatch(rng.standard_normal((4, 6, 3)).astype(np.float32), rng.standard_normal(4).astype(np.float32))),
+        (CharLM(vocab_size=5, embed=2, **common), StreamBatch(rng.integers(0, 5, (2, 6)), rng.integers(0, 5, (2, 6)))),
+        (Tagger(**TAGGER_SIZES, bidirectional=True, **common), tagger_batch(rng)),
+        (Seq2Seq(src_vocab=7, tgt_vocab=9, embed=2, bidirectional=True, attention="general",
+                 **{k: v for k, v in common.items() if k != "dropout"}), seq2seq_batch()),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5), ids=["classifier", "forecaster", "charlm", "tagger", "seq2seq"])
+def test_every_model_draws_recurrent_dropout_from_its_training_rng_only(index, monkeypatch):
+    from rnnlab.layers.stack import RecurrentStack
+
+    masks_seen = []
+    forward = RecurrentStack.forward
+
+    def recording_forward(self, *args, **kwargs):
+        out, state, cache = forward(self, *args, **kwargs)
+        masks_seen.append(cache.masks is not None)
+        return out, state, cache
+
+    monkeypatch.setattr(RecurrentStack, "forward", recording_forward)
+    model, batch = _models_and_batches(0.5)[index]
+    model.loss_and_grads(batch, np.random.default_rng(1))
+    assert masks_seen and all(masks_seen), "every recurrent layer dropped units while training"
+    masks_seen.clear()
+    model.trace(batch)  # evaluation: no rng
+    assert masks_seen and not any(masks_seen)
+    plain, _ = _models_and_batches(0.0)[index]  # p = 0: the same run as a model without the option
+    generator = np.random.default_rng(1)
+    loss_plain = plain.loss_and_grads(batch, generator)[0]
+    assert loss_plain == model.loss_and_grads(batch, None)[0]
