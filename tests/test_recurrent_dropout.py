@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from recurrent_helpers import LENGTHS, D, H, N, T, make_layer, random_state, state_parts
 
+from rnnlab.layers.dropout import dropout_mask
 from rnnlab.layers.gru import gru_backward, gru_forward, gru_forward_reference
 from rnnlab.layers.lstm import lstm_backward, lstm_forward, lstm_forward_reference
 from rnnlab.layers.rnn import rnn_backward, rnn_forward, rnn_forward_reference
@@ -107,15 +108,17 @@ def test_off_without_an_rng_and_nothing_drawn_when_p_is_zero(cell):
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_each_sequence_keeps_its_own_mask_in_a_padded_batch(cell):
-    """The masks are drawn in the caller's row order and sorted with the batch: sequence n,
-    run alone through the reference loop with its row of the mask, gives the batch's rows."""
+    """The masks are drawn in the caller's row order, (L * dirs, N, H) like the state, and
+    sorted with the batch: sequence n, run alone through the reference loop with row n of
+    that draw, gives the batch's rows."""
     rng = np.random.default_rng(6)
     layer = make_layer(cell, recurrent_dropout=P)
     x = rng.standard_normal((N, T, D))
     state0 = random_state(layer, rng)
     out, _, cache = layer.forward(x, lengths=LENGTHS, state=state0, rng=np.random.default_rng(7))
     assert cache.layout.order is not None  # the rows really were reordered
-    masks = cache.layout.unsort_state(cache.masks)  # back in the caller's row order
+    masks = dropout_mask((1, N, H), P, np.random.default_rng(7), np.float64)  # the same draw, caller's order
+    assert not np.array_equal(masks, cache.masks)  # ... which the batch holds sorted
     for n, length in enumerate(LENGTHS):
         start = [s[0, n : n + 1] for s in state_parts(state0)]
         alone, *_ = REFERENCE_FORWARD[cell](x[n : n + 1, :length].swapaxes(0, 1), *start, *layer._weights(0, 0),
@@ -181,3 +184,29 @@ def test_every_model_draws_recurrent_dropout_from_its_training_rng_only(index, m
     generator = np.random.default_rng(1)
     loss_plain = plain.loss_and_grads(batch, generator)[0]
     assert loss_plain == model.loss_and_grads(batch, None)[0]
+
+
+TASK_CASES = {  # task -> (required options, the meta its model_options read)
+    "classify": ({"train": "a.ts", "test": "b.ts"},
+                 {"labels": {"tokens": ["up", "down"]}, "kind": "ts", "input_size": 2}),
+    "forecast": ({"data": "w.csv", "target": "temp"}, {"inputs": ["temp", "wind"], "target_index": 0}),
+    "lm": ({"data": "t.txt"}, {"chars": list("abcde")}),
+    "tag": ({"train": "a.conllu", "test": "b.conllu"},
+            {"words": {"tokens": ["<pad>", "<unk>", "a"]}, "chars": {"tokens": ["<pad>", "a"]},
+             "tags": {"tokens": ["DET", "NOUN"]}, "word_counts": [0, 0, 3]}),
+}
+
+
+@pytest.mark.parametrize("name", TASK_CASES)
+def test_every_task_builds_its_model_with_the_cell_and_recurrent_dropout_it_was_given(name):
+    from rnnlab.models.parts import CELLS
+    from rnnlab.train.config import resolve_config
+    from rnnlab.train.tasks import task_class
+
+    required, meta = TASK_CASES[name]
+    Task_ = task_class(name)
+    task = Task_(resolve_config(Task_.Config, None, {**required, "cell": "gru", "recurrent_dropout": 0.3}), meta)
+    options = task.model_options()
+    assert options["cell"] == "gru" and options["recurrent_dropout"] == 0.3
+    layers = [v for v in vars(task.build_model(np.random.default_rng(0))).values() if isinstance(v, CELLS["gru"])]
+    assert layers and all(layer.recurrent_dropout == 0.3 for layer in layers)
