@@ -184,7 +184,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
     sizes = step_sizes(batch_sizes, T, N)
     h_prev = h0
     for t in range(T):
-        m = sizes[t]
+        m = sizes[t]  # rows running at step t (``n`` is the candidate here)
         if m == 0:
             for buffer in (gates, hn, h):
                 buffer[t:] = 0
@@ -202,7 +202,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
         rz += 0.5
         r, z, n = gates_t[:, :H], gates_t[:, H : 2 * H], gates_t[:, 2 * H :]
         hn_t = np.add(recurrent[:m, 2 * H :], b_hn, out=hn[t, :m])  # hn = h_{t-1} W_hn + b_hn
-        r_hn = np.multiply(r, hn_t, out=recurrent[:m, : H])  # r * hn, in a spent column block
+        r_hn = np.multiply(r, hn_t, out=recurrent[:m, :H])  # r * hn, in a spent column block
         n += r_hn
         np.tanh(n, out=n)  # n = tanh(x W_xn + b_xn + r * hn)
         h_t = np.subtract(h_prev[:m], n, out=h[t, :m])  # h_t = n + z * (h_{t-1} - n)
@@ -238,7 +238,7 @@ def gru_backward(dh, dh_T, cache):
     # step t then overwrites its rows with what it sends back to h_{t-1}.
     dh_carry = dh_T.astype(h.dtype, copy=True)
     for t in range(T - 1, -1, -1):
-        m = sizes[t]
+        m = sizes[t]  # rows running at step t (``n`` is the candidate here)
         if m == 0:
             continue
         gates_t = gates[t, :m]
