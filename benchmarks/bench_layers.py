@@ -1,4 +1,4 @@
-"""Time rnnlab's LSTM and RNN layers against torch.nn.LSTM / nn.RNN on the same data.
+"""Time rnnlab's LSTM, GRU and RNN layers against torch.nn.LSTM / nn.GRU / nn.RNN on the same data.
 
 For each shape (T, N, D, H) it times, in float32:
   * train: forward + backward of every gradient (input, initial state, all parameters)
@@ -12,8 +12,8 @@ dh products backward, then dx, dW_x and dW_h over all N*T rows), on the same BLA
 elementwise work at all. No implementation built on these NumPy products can train faster
 than that, so floor / torch is the best ratio within reach of this BLAS on this machine.
 
-    python benchmarks/bench_layers.py                 # all shapes, LSTM and RNN
-    python benchmarks/bench_layers.py --cell lstm --repeat 5 --json out.json
+    python benchmarks/bench_layers.py                 # all shapes, LSTM, GRU and RNN
+    python benchmarks/bench_layers.py --cell gru --repeat 5 --json out.json
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ import time
 
 import numpy as np
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 from rnnlab.memory import keep_freed_memory
 
 SHAPES = [(50, 32, 64, 128), (100, 64, 256, 256), (35, 20, 650, 650), (200, 1, 32, 64), (20, 256, 128, 512)]
+CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 def median_seconds(fn, repeat: int, min_time: float = 0.2) -> float:
@@ -48,7 +49,7 @@ def median_seconds(fn, repeat: int, min_time: float = 0.2) -> float:
 
 
 def ours(cell: str, T, N, D, H, x, dout):
-    layer = (LSTM if cell == "lstm" else RNN)(D, H, rng=np.random.default_rng(0))
+    layer = CELLS[cell](D, H, rng=np.random.default_rng(0))
 
     def train():
         out, _, cache = layer.forward(x)
@@ -87,7 +88,7 @@ def lstm_gemm_floor(T, N, D, H):
 
 
 def torch_fns(torch, cell: str, T, N, D, H, x, dout):
-    module = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(D, H, batch_first=True)
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](D, H, batch_first=True)
     xt = torch.from_numpy(x).requires_grad_(True)
     doutt = torch.from_numpy(dout)
 
@@ -106,7 +107,7 @@ def torch_fns(torch, cell: str, T, N, D, H, x, dout):
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cell", choices=["lstm", "rnn", "both"], default="both")
+    parser.add_argument("--cell", choices=[*CELLS, "all"], default="all")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
@@ -127,7 +128,7 @@ def main(argv=None) -> list[dict]:
     print(header)
     print("-" * len(header))
     rows = []
-    cells = ["lstm", "rnn"] if args.cell == "both" else [args.cell]
+    cells = list(CELLS) if args.cell == "all" else [args.cell]
     for cell in cells:
         for T, N, D, H in SHAPES:
             rng = np.random.default_rng(1)

@@ -4,7 +4,8 @@ Regenerate with::
 
     pip install torch==2.13.0 && python scripts/make_torch_fixtures.py
 
-Each case runs ``torch.nn.RNN`` (tanh or relu) or ``torch.nn.LSTM`` in float64, batch-first,
+Each case runs ``torch.nn.RNN`` (tanh or relu), ``torch.nn.LSTM`` or ``torch.nn.GRU`` in
+float64, batch-first,
 and saves one ``tests/fixtures/torch/<case>.npz`` (loadable with ``allow_pickle=False``):
 
     x (N, T, D), lengths (N,) [variable-length cases only], h0 [, c0] (L*dirs, N, H)
@@ -22,8 +23,12 @@ both biases, upstream gradients) comes from a NumPy generator seeded per case, s
 fixtures depend on torch only through what torch computes, and the files are written
 byte for byte the same on every run (no zip timestamps), so regenerating with the same torch
 leaves git clean. Sizes are all different (N=3, T=5, D=2, H=4) so a transposed or misrouted
-axis cannot go unnoticed, yet small enough that the 15 files stay far below 200 KB; both
-bias_ih and bias_hh are non-zero, which tests that ours is their sum.
+axis cannot go unnoticed, yet small enough that the 20 files stay far below 250 KB; both
+bias_ih and bias_hh are non-zero, which tests that ours is their sum (and, for the GRU,
+that bias_hh's n block is b_hn, kept apart).
+
+Adding a cell only adds cases: every case's seed comes from its own name, so the existing
+files come out byte for byte the same.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ SHAPES = {
     "bidir": (1, True, None),
     "2layers_bidir_lengths": (2, True, [1, 4, 3]),
 }
-CELLS = {"rnn_tanh": ("RNN", "tanh"), "rnn_relu": ("RNN", "relu"), "lstm": ("LSTM", "")}
+CELLS = {"rnn_tanh": ("RNN", "tanh"), "rnn_relu": ("RNN", "relu"), "lstm": ("LSTM", ""), "gru": ("GRU", "")}
 
 
 def make_case(cell: str, nonlinearity: str, num_layers: int, bidirectional: bool, lengths,
@@ -63,6 +68,8 @@ def make_case(cell: str, nonlinearity: str, num_layers: int, bidirectional: bool
     is_lstm = cell == "LSTM"
     if is_lstm:
         module = torch.nn.LSTM(D, H, num_layers, batch_first=True, bidirectional=bidirectional)
+    elif cell == "GRU":
+        module = torch.nn.GRU(D, H, num_layers, batch_first=True, bidirectional=bidirectional)
     else:
         module = torch.nn.RNN(D, H, num_layers, nonlinearity=nonlinearity, batch_first=True,
                               bidirectional=bidirectional)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 
 N, T, D, H = 3, 5, 4, 6
 LENGTHS = np.array([4, 5, 2])  # unsorted, one full-length sequence, one short
 
 
-def make_layer(kind: str, num_layers=1, bidirectional=False, dtype=np.float64, seed=0):
+def make_layer(kind: str, num_layers=1, bidirectional=False, dtype=np.float64, seed=0,
+               recurrent_dropout=0.0):
     rng = np.random.default_rng(seed)
+    sizes = dict(num_layers=num_layers, bidirectional=bidirectional, rng=rng, dtype=dtype,
+                 recurrent_dropout=recurrent_dropout)
     if kind == "lstm":
-        layer = LSTM(D, H, num_layers=num_layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
+        layer = LSTM(D, H, **sizes)
+    elif kind == "gru":
+        layer = GRU(D, H, **sizes)
     else:
-        layer = RNN(D, H, num_layers=num_layers, bidirectional=bidirectional, rng=rng, dtype=dtype,
-                    nonlinearity=kind.split("-")[1] if "-" in kind else "tanh")
+        layer = RNN(D, H, nonlinearity=kind.split("-")[1] if "-" in kind else "tanh", **sizes)
     for p in layer.params.values():  # non-zero biases, weights large enough to matter
         p += rng.uniform(-0.3, 0.3, size=p.shape).astype(dtype)
     return layer
@@ -35,6 +39,6 @@ def state_parts(state):
 
 
 def as_state(parts):
-    """The inverse of ``state_parts``: (h, c) for two parts (LSTM), h for one (RNN)."""
+    """The inverse of ``state_parts``: (h, c) for two parts (LSTM), h for one (RNN, GRU)."""
     parts = list(parts)
     return tuple(parts) if len(parts) == 2 else parts[0]

@@ -12,9 +12,10 @@ from rnnlab.train.tasks.lm import sample, stream_batches, stream_loss
 V, E, H, N, T = 7, 3, 4, 2, 5  # all different, so a transpose or a swapped axis cannot hide
 
 
-def _model(cell="lstm", layers=2, dropout=0.0, dtype=np.float64, seed=0, state_reset=0.0):
+def _model(cell="lstm", layers=2, dropout=0.0, dtype=np.float64, seed=0, state_reset=0.0, recurrent_dropout=0.0):
     return CharLM(vocab_size=V, embed=E, cell=cell, hidden=H, layers=layers, dropout=dropout,
-                  state_reset=state_reset, rng=np.random.default_rng(seed), dtype=dtype)
+                  state_reset=state_reset, recurrent_dropout=recurrent_dropout, rng=np.random.default_rng(seed),
+                  dtype=dtype)
 
 
 def _randomize(model, seed=1):
@@ -32,16 +33,17 @@ def _carry(cell, layers, seed=2):
     return carry
 
 
-@pytest.mark.parametrize("cell, layers, dropout, reset", [
-    ("lstm", 2, 0.0, 0.0), ("lstm", 1, 0.4, 0.5), ("rnn", 2, 0.3, 0.0)])
-def test_gradients_of_every_parameter_match_finite_differences(cell, layers, dropout, reset):
-    model = _model(cell, layers, dropout, state_reset=reset)
+@pytest.mark.parametrize("cell, layers, dropout, reset, recurrent_dropout", [
+    ("lstm", 2, 0.0, 0.0, 0.0), ("lstm", 1, 0.4, 0.5, 0.3), ("rnn", 2, 0.3, 0.0, 0.0), ("gru", 2, 0.0, 0.0, 0.0),
+    ("gru", 2, 0.2, 0.5, 0.4)])
+def test_gradients_of_every_parameter_match_finite_differences(cell, layers, dropout, reset, recurrent_dropout):
+    model = _model(cell, layers, dropout, state_reset=reset, recurrent_dropout=recurrent_dropout)
     _randomize(model)
     data = np.random.default_rng(3)
     batch = StreamBatch(data.integers(0, V, (N, T)), data.integers(0, V, (N, T)))
     carry = _carry(cell, layers)
 
-    def loss():  # the same dropout masks and state resets on every call
+    def loss():  # the same dropout masks (recurrent ones too) and state resets on every call
         return model.loss_and_grads(batch, np.random.default_rng(4), carry)[0]
 
     _, grads, _ = model.loss_and_grads(batch, np.random.default_rng(4), carry)
@@ -61,7 +63,7 @@ def test_parameter_names_and_shapes_are_pinned():
     }
 
 
-@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
 def test_two_batches_with_the_carry_equal_one_long_batch(cell):
     model = _model(cell)
     _randomize(model)

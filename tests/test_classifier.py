@@ -27,7 +27,7 @@ def test_pooling_counts_only_each_sequences_own_steps(mode):
 
 @pytest.mark.parametrize("pool", ["last", "mean", "max"])
 @pytest.mark.parametrize("inputs", ["tokens", "features"])
-@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
 def test_whole_model_gradient_matches_finite_differences(pool, inputs, cell):
     rng = np.random.default_rng(1)
     common = dict(num_classes=3, cell=cell, hidden=4, layers=2, bidirectional=True, dropout=0.0,

@@ -9,11 +9,11 @@ from rnnlab.models.forecaster import Forecaster, WindowBatch
 N, T, C, H = 3, 5, 4, 6  # all different, so a swapped axis shows
 
 
-def _model(cell="lstm", layers=1, bidirectional=False, dropout=0.0, output="change", seed=0):
+def _model(cell="lstm", layers=1, bidirectional=False, dropout=0.0, output="change", seed=0, recurrent_dropout=0.0):
     rng = np.random.default_rng(seed)
     model = Forecaster(input_size=C, target_index=2, cell=cell, hidden=H, layers=layers,
                        bidirectional=bidirectional, dropout=dropout, rng=rng, output=output,
-                       dtype=np.float64)
+                       recurrent_dropout=recurrent_dropout, dtype=np.float64)
     for p in model.params.values():  # random non-zero biases and head: nothing can hide at 0
         p += rng.normal(0, 0.1, p.shape)
     return model
@@ -30,9 +30,10 @@ def _batch(seed=1):
     ("lstm", 1, True, 0.0, "level"),
     ("rnn", 2, False, 0.0, "level"),
     ("rnn", 1, True, 0.3, "level"),
+    ("gru", 2, True, 0.3, "change"),
 ])
 def test_loss_and_grads_match_finite_differences(cell, layers, bidirectional, dropout, output):
-    model = _model(cell, layers, bidirectional, dropout, output)
+    model = _model(cell, layers, bidirectional, dropout, output, recurrent_dropout=dropout)
     batch = _batch()
 
     def loss():  # the same dropout masks on every call

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 from rnnlab.analysis.inspect import _jacobian_norms, cell_interpretability, read_input
 from rnnlab.cli import main
 
@@ -53,6 +53,9 @@ def runs(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("inspect-runs")
     commands = {
         "lm": ["train", "lm", "--data", str(data / "text.txt"), "--seq-len", "16", "--embed", "4"],
+        "lm-gru": ["train", "lm", "--data", str(data / "text.txt"), "--seq-len", "16", "--embed", "4", "--cell", "gru"],
+        "tag-gru": ["train", "tag", "--train", str(data / "train.conllu"), "--test", str(data / "test.conllu"),
+                    "--embed", "4", "--char-embed", "3", "--char-hidden", "3", "--cell", "gru"],
         "classify": ["train", "classify", "--train", str(data / "docs.tsv"), "--test", str(data / "docs.tsv"),
                      "--embed", "4", "--layers", "2"],
         "tag": ["train", "tag", "--train", str(data / "train.conllu"), "--test", str(data / "test.conllu"),
@@ -70,6 +73,8 @@ def runs(data, tmp_path_factory):
 
 @pytest.mark.parametrize("task, text, expected", [
     ("lm", "the cat sees a dog\nthe red cat", {"cells.html", "rnn_activity.png", "rnn_gradient.png"}),
+    ("lm-gru", "the cat sees a dog\nthe red cat", {"cells.html", "rnn_activity.png", "rnn_gradient.png"}),
+    ("tag-gru", "a small dog sees the cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("classify", "the big dog likes a cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("tag", "a small dog sees the cat", {"rnn_activity.png", "rnn_gradient.png"}),
     ("translate", "the cat likes a dog", {"encoder_activity.png", "decoder_gradient.png", "attention.png"}),
@@ -81,14 +86,14 @@ def runs(data, tmp_path_factory):
 def test_inspect_writes_a_page_with_its_figures(runs, tmp_path, task, text, expected, capsys):
     out = tmp_path / "out"
     args = ["inspect", str(runs / task), "--input", text, "--out", str(out)]
-    if task == "lm":
+    if task.startswith("lm"):
         args += ["--cell", "3"]
     assert main(args) == 0
     names = {p.name for p in out.iterdir()}
     assert {"index.html"} | expected <= names
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len([n for n in names if n.endswith(".png")])
-    if task == "lm":
+    if task.startswith("lm"):
         cells = (out / "cells.html").read_text(encoding="utf-8")
         assert cells.index("cell 3 ") < cells.index("cell ", cells.index("cell 3 ") + 1)  # the chosen cell first
         assert cells.count("<span") == len(text) * 6  # the chosen cell, then the other 5 of H = 6
@@ -119,7 +124,8 @@ def test_inspect_errors_are_one_line(runs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make", [lambda rng: RNN(3, 4, num_layers=2, rng=rng, dtype=np.float64),
-                                  lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64)])
+                                  lambda rng: LSTM(3, 4, rng=rng, dtype=np.float64),
+                                  lambda rng: GRU(3, 4, rng=rng, dtype=np.float64, update_bias=0.5)])
 def test_jacobian_norms_match_finite_differences(make):
     """G_t = ||dh_T/dh_t||_F / sqrt(H), against the Jacobian of the top layer restarted at h_t."""
     rng = np.random.default_rng(1)
@@ -151,6 +157,37 @@ def test_jacobian_norms_match_finite_differences(make):
             minus = minus[0] if isinstance(minus, tuple) else minus
             J[:, k] = (plus[0, 0] - minus[0, 0]) / 2e-6
         np.testing.assert_allclose(norms[t], np.linalg.norm(J) / np.sqrt(H), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell, shown", [("gru", ["r", "z", "h"]), ("lstm", ["i", "f", "o", "c"]), ("rnn", ["h"])])
+def test_layer_view_reads_each_cell_s_gates_and_state_and_draws_them(cell, shown, tmp_path, monkeypatch):
+    """A GRU is shown by its gates r, z and its state h, as the LSTM by i, f, o, c: each
+    read from the top layer's cache, one heatmap each."""
+    from rnnlab.analysis import inspect_report
+    from rnnlab.analysis.inspect import layer_view
+    from rnnlab.models.parts import make_recurrent
+
+    rng = np.random.default_rng(2)
+    layer = make_recurrent(cell, 3, 4, 2, False, rng, np.float64)
+    x = rng.standard_normal((1, 6, 3))
+    _, _, cache = layer.forward(x)
+    view = layer_view("rnn", layer, cache, list("abcdef"), rng)
+    assert view.cell == cell
+    top = cache.caches[-1][0]
+    for name in shown:
+        np.testing.assert_array_equal(view.activity[name], getattr(top, name)[:, 0])
+    drawn = []
+    original = inspect_report.plt.Axes.imshow
+
+    def recording_imshow(self, data, **kwargs):
+        drawn.append(np.array(data))
+        return original(self, data, **kwargs)
+
+    monkeypatch.setattr(inspect_report.plt.Axes, "imshow", recording_imshow)
+    inspect_report.activity_figure(tmp_path / "a.png", view)
+    assert len(drawn) == len(shown)  # one heatmap per gate or state, in the order shown
+    for data, name in zip(drawn, shown):  # units x time, all 4 units (ordered most active first)
+        np.testing.assert_array_equal(np.sort(data, axis=0), np.sort(view.activity[name].T, axis=0))
 
 
 def test_cell_interpretability_prefers_slow_wide_cells():

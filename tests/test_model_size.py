@@ -13,7 +13,8 @@ from rnnlab.models.forecaster import Forecaster
 from rnnlab.models.seq2seq import Seq2Seq
 from rnnlab.models.tagger import Tagger
 
-SHAPES = list(itertools.product(("lstm", "rnn"), (1, 2), (False, True)))  # cell, layers, bidirectional
+CELLS = ("lstm", "rnn", "gru")
+SHAPES = list(itertools.product(CELLS, (1, 2), (False, True)))  # cell, layers, bidirectional
 
 
 def _allocated(model) -> int:
@@ -35,7 +36,7 @@ def test_forecaster(cell, layers, bidirectional):
     assert Forecaster.parameter_count(**options) == _allocated(Forecaster(**options, rng=np.random.default_rng(0)))
 
 
-@pytest.mark.parametrize("cell, layers", [(c, n) for c in ("lstm", "rnn") for n in (1, 2)])
+@pytest.mark.parametrize("cell, layers", [(c, n) for c in CELLS for n in (1, 2)])
 def test_character_language_model(cell, layers):
     options = dict(vocab_size=13, embed=5, cell=cell, hidden=8, layers=layers, dropout=0.0)
     assert CharLM.parameter_count(**options) == _allocated(CharLM(**options, rng=np.random.default_rng(0)))
@@ -48,9 +49,9 @@ def test_tagger(cell, layers, bidirectional):
     assert Tagger.parameter_count(**options) == _allocated(Tagger(**options, rng=np.random.default_rng(0)))
 
 
-@pytest.mark.parametrize("attention, layers, bidirectional",
-                         list(itertools.product(("general", "dot", "none"), (1, 2), (False, True))))
-def test_translator(attention, layers, bidirectional):
+@pytest.mark.parametrize("cell, attention, layers, bidirectional",
+                         list(itertools.product(CELLS, ("general", "dot", "none"), (1, 2), (False, True))))
+def test_translator(cell, attention, layers, bidirectional):
     options = dict(src_vocab=10, tgt_vocab=12, embed=5, hidden=8, layers=layers, bidirectional=bidirectional,
-                   attention=attention)
+                   attention=attention, cell=cell)
     assert Seq2Seq.parameter_count(**options) == _allocated(Seq2Seq(**options, rng=np.random.default_rng(0)))

@@ -1,7 +1,7 @@
 """Oracle 3: self-consistency between paths that must agree.
 
 * the fast sequence kernels equal the library's reference loops over the step functions
-  (``rnn_forward_reference`` ... ``lstm_backward_reference``): outputs, final states, every
+  (``rnn_forward_reference`` ... ``gru_backward_reference``): outputs, final states, every
   gradient, in float64 and in float32;
 * a padded batch equals each sequence run alone;
 * float32 agrees with float64;
@@ -17,6 +17,12 @@ import pytest
 from recurrent_helpers import LENGTHS, D, H, N, T, as_state, make_layer, random_state, state_parts
 
 from rnnlab.analysis.gradients import hidden_state_gradients
+from rnnlab.layers.gru import (
+    gru_backward,
+    gru_backward_reference,
+    gru_forward,
+    gru_forward_reference,
+)
 from rnnlab.layers.lstm import (
     lstm_backward,
     lstm_backward_reference,
@@ -31,14 +37,17 @@ from rnnlab.layers.rnn import (
     rnn_forward_reference,
 )
 
-KINDS = ["rnn", "rnn-relu", "rnn-sigmoid", "lstm"]
-FAST = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward)}
+KINDS = ["rnn", "rnn-relu", "rnn-sigmoid", "lstm", "gru"]
+CELLS = ["rnn", "lstm", "gru"]
+FAST = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward),
+        "gru": (gru_forward, gru_backward)}
 REFERENCE = {
     "rnn": (rnn_forward_reference, rnn_backward_reference),
     "lstm": (lstm_forward_reference, lstm_backward_reference),
+    "gru": (gru_forward_reference, gru_backward_reference),
 }
-STATES = {"rnn": ["h"], "lstm": ["h", "c"]}
-DWEIGHTS = {"rnn": ["dW_xh", "dW_hh", "db"], "lstm": ["dW_x", "dW_h", "db"]}
+STATES = {"rnn": ["h"], "lstm": ["h", "c"], "gru": ["h"]}
+DWEIGHTS = {"rnn": ["dW_xh", "dW_hh", "db"], "lstm": ["dW_x", "dW_h", "db"], "gru": ["dW_x", "dW_h", "db", "db_hn"]}
 
 
 def _cell(kind):
@@ -51,7 +60,8 @@ def _rnn_parts(kind):
 
 def _problem(kind, dtype, seed=0):
     """A layer's weights; random non-zero x, initial states and incoming dh, dh_T (dc_T),
-    time-major as the kernels take them."""
+    time-major as the kernels take them; and a recurrent dropout mask (N, H) of 0 and
+    1 / (1 - p), p = 0.3, for the tests that pass one."""
     rng = np.random.default_rng(seed)
 
     def random(*shape):
@@ -64,12 +74,15 @@ def _problem(kind, dtype, seed=0):
         "state0": [random(N, H) for _ in range(num_states)],
         "dh": random(T, N, H),
         "dstate_T": [random(N, H) for _ in range(num_states)],
+        "mask": ((rng.random((N, H)) >= 0.3) / 0.7).astype(dtype),
     }
 
 
-def _forward(kind, forward, problem):
+def _forward(kind, forward, problem, mask=None):
     """The outputs by name (h, h_T, c_T) and the cache."""
-    extra = {} if kind == "lstm" else {"nonlinearity": _rnn_parts(kind)}
+    extra = {"nonlinearity": _rnn_parts(kind)} if _cell(kind) == "rnn" else {}
+    if mask is not None:
+        extra["mask"] = mask
     h, state_T, cache = forward(problem["x"], *problem["state0"], *problem["weights"], **extra)
     state_T = state_T if kind == "lstm" else (state_T,)
     return {"h": h} | {f"{s}_T": v for s, v in zip(STATES[_cell(kind)], state_T)}, cache
@@ -89,15 +102,17 @@ def _assert_close(actual: dict, desired: dict, atol):
         np.testing.assert_allclose(actual[name], desired[name], rtol=0, atol=atol, err_msg=name)
 
 
+@pytest.mark.parametrize("with_mask", [False, True], ids=["no-mask", "mask"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_sequence_equals_loop_over_step(kind):
+def test_sequence_equals_loop_over_step(kind, with_mask):
     """The fast kernels equal the library's reference loops over the step functions, in float64:
-    outputs, final states, the cache, every gradient."""
+    outputs, final states, the cache, every gradient; with a recurrent dropout mask too."""
     problem = _problem(kind, np.float64)
+    mask = problem["mask"] if with_mask else None
     fast_forward, fast_backward = FAST[_cell(kind)]
     reference_forward, reference_backward = REFERENCE[_cell(kind)]
-    fast, fast_cache = _forward(kind, fast_forward, problem)
-    reference, reference_cache = _forward(kind, reference_forward, problem)
+    fast, fast_cache = _forward(kind, fast_forward, problem, mask)
+    reference, reference_cache = _forward(kind, reference_forward, problem, mask)
     _assert_close(fast, reference, atol=1e-12)
     for field in fields(fast_cache):  # the same record of what each step computed
         value = getattr(fast_cache, field.name)
@@ -130,7 +145,7 @@ def test_reference_equals_fast_kernel_in_float32(kind):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_references_refuse_packed_batches(cell):
     problem = _problem(cell, np.float64)
     x, state0, weights = problem["x"], problem["state0"], problem["weights"]
@@ -209,7 +224,7 @@ def test_float32_agrees_with_float64(kind):
         np.testing.assert_allclose(g32[name], g64[name], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", CELLS)
 def test_forward_is_pure(kind):
     """Nothing is kept between calls: two forwards and two backwards give identical results."""
     rng = np.random.default_rng(5)
@@ -230,7 +245,7 @@ def test_forward_is_pure(kind):
         np.testing.assert_array_equal(g1[name], g1_again[name])
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", CELLS)
 def test_truncated_bptt_is_passing_the_state_on(kind):
     """Two halves run one after the other, the state handed over, equal the whole sequence."""
     rng = np.random.default_rng(6)
@@ -244,7 +259,7 @@ def test_truncated_bptt_is_passing_the_state_on(kind):
         np.testing.assert_allclose(whole, halves, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", CELLS)
 def test_reverse_direction_reads_each_sequence_backwards_within_its_length(kind):
     rng = np.random.default_rng(7)
     bi = make_layer(kind, 1, True)

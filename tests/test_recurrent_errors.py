@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 
 
-@pytest.fixture(params=[RNN, LSTM], ids=["rnn", "lstm"])
+@pytest.fixture(params=[RNN, LSTM, GRU], ids=["rnn", "lstm", "gru"])
 def layer(request):
     return request.param(3, 4, num_layers=2, rng=np.random.default_rng(0))
 
@@ -84,7 +84,7 @@ def test_torch_state_dict_missing_or_misshaped(layer):
     del missing["weight_hh_l1"]
     with pytest.raises(ValueError, match=r"state dict is missing \['weight_hh_l1'\]"):
         layer.load_torch_state_dict(missing)
-    gates = 4 if isinstance(layer, LSTM) else 1
+    gates = {LSTM: 4, GRU: 3, RNN: 1}[type(layer)]
     bad = dict(sd, weight_ih_l0=np.zeros((gates * 4, 2), np.float32))
     with pytest.raises(ValueError, match=rf"weight_ih_l0'\] must have shape \({gates * 4}, 3\), got \({gates * 4}, 2\)"):
         layer.load_torch_state_dict(bad)
@@ -105,3 +105,7 @@ def test_bad_constructor_arguments():
         RNN(3, 4, nonlinearity="gelu")
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
         LSTM(3, 4, dtype=np.int32)
+    with pytest.raises(ValueError, match="num_layers must be a positive integer, got 0"):
+        GRU(3, 4, num_layers=0)
+    with pytest.raises(ValueError, match=r"recurrent_dropout must be a probability in \[0, 1\), got 1.0"):
+        RNN(3, 4, recurrent_dropout=1.0)

@@ -3,8 +3,9 @@ SIGTERM and SIGKILL at chosen moments (``rnnlab.faults``: after a batch, during 
 dev evaluation, with a checkpoint's bytes on disk but not yet renamed, between the two
 checkpoints of an epoch's end, before the log line), then resumed; every array of both
 checkpoints, the log and the metrics must equal the uninterrupted run's, bit for bit. The
-tasks draw random numbers while training (dropout, the tagger's word dropout, the language
-model's state resets), so a resumed run that repeats or skips a draw is caught.
+tasks draw random numbers while training (dropout, recurrent dropout, the tagger's word
+dropout, the language model's state resets), so a resumed run that repeats or skips a draw
+is caught.
 
 Also: two writers on one run directory, a disk that fills up mid-run, and checkpoints
 that were edited by hand.
@@ -96,10 +97,10 @@ def tasks(tmp_path_factory):
         "classify": ["classify", "--train", jv / "JapaneseVowels_TRAIN.ts", "--test", jv / "JapaneseVowels_TEST.ts",
                      "--hidden", "8", "--batch-size", "32", "--dropout", "0.3", *common],
         "lm": ["lm", "--data", text, "--hidden", "12", "--embed", "5", "--seq-len", "16", "--batch-size", "8",
-               "--dropout", "0.2", "--state-reset", "0.3", *common],
+               "--dropout", "0.2", "--state-reset", "0.3", "--cell", "gru", "--recurrent-dropout", "0.2", *common],
         "tag": ["tag", "--train", root / "train.conllu", "--dev", root / "dev.conllu", "--test", root / "test.conllu",
                 "--hidden", "8", "--embed", "6", "--char-embed", "4", "--char-hidden", "4", "--batch-size", "16",
-                "--dropout", "0.2", "--word-dropout", "0.5", *common],
+                "--dropout", "0.2", "--word-dropout", "0.5", "--recurrent-dropout", "0.2", *common],
     }
 
 

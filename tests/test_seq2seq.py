@@ -15,10 +15,12 @@ from rnnlab.optim import Adam
 BOS, EOS = 2, 3
 
 
-def _model(attention, bidirectional, seed=0, layers=2, hidden=6, embed=3, vocab=(7, 9), scale=2.5):
+def _model(attention, bidirectional, seed=0, layers=2, hidden=6, embed=3, vocab=(7, 9), scale=2.5, cell="lstm",
+           recurrent_dropout=0.0):
     rng = np.random.default_rng(seed)
     model = Seq2Seq(src_vocab=vocab[0], tgt_vocab=vocab[1], embed=embed, hidden=hidden, layers=layers,
-                    bidirectional=bidirectional, attention=attention, rng=rng, dtype=np.float64)
+                    bidirectional=bidirectional, attention=attention, rng=rng, cell=cell,
+                    recurrent_dropout=recurrent_dropout, dtype=np.float64)
     for name, p in model.params.items():
         if not name.endswith(".E"):
             p += 0.3 * rng.standard_normal(p.shape)  # non-zero biases everywhere
@@ -34,11 +36,14 @@ def _batch():
     return Seq2SeqBatch(src, np.array([5, 2, 3]), tgt_in, tgt_out, np.array([3, 4, 1]))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize(("attention", "bidirectional", "layers"), [
     ("none", False, 1), ("none", True, 1), ("dot", False, 1), ("dot", True, 1), ("general", False, 1),
     ("general", True, 2)])
-def test_whole_model_gradient_matches_finite_differences(attention, bidirectional, layers):
-    model, batch = _model(attention, bidirectional, layers=layers, hidden=4, embed=2), _batch()
+def test_whole_model_gradient_matches_finite_differences(attention, bidirectional, layers, cell):
+    """Every cell: with a GRU or RNN the bridge carries h alone, and without attention the
+    encoder is reached only through it."""
+    model, batch = _model(attention, bidirectional, layers=layers, hidden=4, embed=2, cell=cell), _batch()
     _, grads, carry = model.loss_and_grads(batch)
     assert carry is None and list(grads) == list(model.params)
 
@@ -48,6 +53,21 @@ def test_whole_model_gradient_matches_finite_differences(attention, bidirectiona
     for name, p in model.params.items():
         if name.endswith(".E"):  # the padding row gets no gradient, the others must match
             assert np.all(grads[name][0] == 0)
+        assert relative_error(grads[name], numerical_gradient(f, p)) < 1e-6, name
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_whole_model_gradient_with_recurrent_dropout(cell):
+    """The training loss with the same recurrent dropout masks on every call (one generator,
+    seeded the same) against finite differences."""
+    model, batch = _model("general", True, hidden=4, embed=2, cell=cell, recurrent_dropout=0.4), _batch()
+
+    def f():
+        return model.loss_and_grads(batch, np.random.default_rng(5))[0]
+
+    _, grads, _ = model.loss_and_grads(batch, np.random.default_rng(5))
+    assert f() != model.loss(batch)[0]  # the masks changed the loss: something was dropped
+    for name, p in model.params.items():
         assert relative_error(grads[name], numerical_gradient(f, p)) < 1e-6, name
 
 
@@ -100,12 +120,12 @@ def _reversal_batch(rng, n=16):
 
 
 @functools.cache
-def _trained(attention, steps=60):
+def _trained(attention, steps=60, cell="lstm"):
     """A small model half-trained on reversal (well under a second): its translations vary
     with the source and greedy decoding still makes mistakes that a beam can fix."""
     rng = np.random.default_rng(0)
     model = Seq2Seq(src_vocab=10, tgt_vocab=10, embed=8, hidden=16, bidirectional=True, attention=attention,
-                    rng=rng, dtype=np.float64)
+                    rng=rng, cell=cell, dtype=np.float64)
     optimizer = Adam(lr=0.02)
     for _ in range(steps):
         _, grads, _ = model.loss_and_grads(_reversal_batch(rng))
@@ -113,9 +133,11 @@ def _trained(attention, steps=60):
     return model
 
 
-@pytest.mark.parametrize("attention", ["none", "dot", "general"])
-def test_beam_of_width_one_is_greedy(attention):
-    model, batch = _trained(attention), _reversal_batch(np.random.default_rng(1), n=12)
+@pytest.mark.parametrize(("attention", "cell"), [("none", "lstm"), ("dot", "lstm"), ("general", "lstm"),
+                                                  ("none", "gru"), ("general", "gru")])
+def test_beam_of_width_one_is_greedy(attention, cell):
+    """Also for a GRU, whose decoder state is h alone: the beam reorders it row by row too."""
+    model, batch = _trained(attention, cell=cell), _reversal_batch(np.random.default_rng(1), n=12)
     src, lengths = batch.src, batch.src_lengths
     common = dict(bos_id=BOS, eos_id=EOS, max_len=8)
     greedy = greedy_decode(model, src, lengths, **common)
@@ -128,9 +150,9 @@ def test_beam_of_width_one_is_greedy(attention):
         == [y[:2] for y in greedy]
 
 
-@pytest.mark.parametrize("beam", [3, 5])
-def test_beam_search_of_a_batch_equals_each_sentence_alone(beam):
-    model, batch = _trained("general"), _reversal_batch(np.random.default_rng(2), n=9)
+@pytest.mark.parametrize(("beam", "cell"), [(3, "lstm"), (5, "lstm"), (3, "gru")])
+def test_beam_search_of_a_batch_equals_each_sentence_alone(beam, cell):
+    model, batch = _trained("general", cell=cell), _reversal_batch(np.random.default_rng(2), n=9)
     src, lengths = batch.src, batch.src_lengths
     common = dict(beam=beam, bos_id=BOS, eos_id=EOS, max_len=9, alpha=0.7)
     together = beam_search(model, src, lengths, **common)
@@ -140,8 +162,11 @@ def test_beam_search_of_a_batch_equals_each_sentence_alone(beam):
     assert len({tuple(y) for y in together}) > 5
 
 
-def test_beam_search_finds_translations_at_least_as_likely_as_greedy():
-    model, batch = _trained("none"), _reversal_batch(np.random.default_rng(3), n=24)
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_beam_search_finds_translations_at_least_as_likely_as_greedy(cell):
+    """Scored one token at a time apart from the search: a beam that handed a hypothesis
+    another's state (h, or (h, c)) would not find these."""
+    model, batch = _trained("none", cell=cell), _reversal_batch(np.random.default_rng(3), n=24)
     src, lengths = batch.src, batch.src_lengths
 
     def log_p(n, y):  # log p(y <eos> | x), one token at a time

@@ -24,12 +24,13 @@ def _batch(rng) -> TagBatch:
     return TagBatch(words, lengths, tags, form_index, chars, char_lengths)
 
 
-@pytest.mark.parametrize(("cell", "layers", "bidirectional", "dropout"),
-                         [("lstm", 1, True, 0.3), ("rnn", 2, False, 0.0)])
-def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirectional, dropout):
+@pytest.mark.parametrize(("cell", "layers", "bidirectional", "dropout", "recurrent_dropout"),
+                         [("lstm", 1, True, 0.3, 0.0), ("rnn", 2, False, 0.0, 0.0), ("gru", 2, True, 0.3, 0.4)])
+def test_whole_model_gradient_matches_finite_differences(cell, layers, bidirectional, dropout, recurrent_dropout):
     rng = np.random.default_rng(3)
     model = Tagger(**SIZES, cell=cell, hidden=4, layers=layers, bidirectional=bidirectional,
-                   dropout=dropout, word_dropout=np.linspace(0, 0.6, 7), rng=rng, dtype=np.float64)
+                   dropout=dropout, word_dropout=np.linspace(0, 0.6, 7), recurrent_dropout=recurrent_dropout,
+                   rng=rng, dtype=np.float64)
     batch = _batch(rng)
 
     def f():  # the same dropout and word-dropout draws on every call

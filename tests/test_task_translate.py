@@ -118,11 +118,23 @@ def test_bad_options_and_too_little_data_are_named(pairs):
         resolve_config(TranslateConfig, None, {"data": "x.tsv", "src_col": 1, "tgt_col": 1})
     with pytest.raises(ConfigError, match="hidden must be even"):
         resolve_config(TranslateConfig, None, {"data": "x.tsv", "bidirectional": True, "hidden": 7})
-    with pytest.raises(ConfigError, match="cell must be lstm"):
-        resolve_config(TranslateConfig, None, {"data": "x.tsv", "cell": "rnn"})
+    with pytest.raises(ConfigError, match="cell must be one of lstm, rnn, gru, got 'elman'"):
+        resolve_config(TranslateConfig, None, {"data": "x.tsv", "cell": "elman"})
     task = TranslateTask(resolve_config(TranslateConfig, None, {"data": str(pairs), "test_size": 70}))
     with pytest.raises(ConfigError, match="too few for test_size 70"):
         task.prepare()
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_the_cell_option_builds_encoder_and_decoder_of_that_cell(pairs, cell):
+    config = resolve_config(TranslateConfig, None, {"data": str(pairs), "cell": cell, "hidden": 8, "embed": 4,
+                                                    "test_size": 10, "dev_size": 10, "recurrent_dropout": 0.2})
+    task = TranslateTask(config)
+    task.prepare()
+    model = task.build_model(np.random.default_rng(0))
+    for layer in (model.encoder, model.decoder):
+        assert type(layer).__name__ == cell.upper() and layer.recurrent_dropout == 0.2
+    assert task.parameter_count() == sum(p.size for p in model.params.values())
 
 
 def test_detokenize_glues_apostrophes_and_hyphens():

@@ -1,15 +1,17 @@
-"""Our RNN and LSTM compute what torch.nn.RNN and torch.nn.LSTM compute, to 1e-10 in float64.
+"""Our RNN, LSTM and GRU compute what torch.nn.RNN, nn.LSTM and nn.GRU compute, to 1e-10 in float64.
 
 The reference values are fixtures written by ``scripts/make_torch_fixtures.py`` (see its
 docstring for how to regenerate them); torch is not needed to run these tests. Every case
 has random non-zero weights, both biases, initial states and upstream gradients, and sizes
 N=3, T=5, D=2, H=4, so a swapped gate block, a transpose, a dropped bias or a wrongly
-routed direction changes the numbers. Cases: tanh RNN, relu RNN and LSTM, each as a single
-layer, with variable lengths (torch's packed sequences), 2 layers, bidirectional, and 2
-bidirectional layers with variable lengths.
+routed direction changes the numbers. Cases: tanh RNN, relu RNN, LSTM and GRU, each as a
+single layer, with variable lengths (torch's packed sequences), 2 layers, bidirectional, and
+2 bidirectional layers with variable lengths.
 
 Name mapping checked here: weight_ih = W_xh.T / W_x.T, weight_hh = W_hh.T / W_h.T, and
-our b = bias_ih + bias_hh, so dL/db equals both dL/dbias_ih and dL/dbias_hh.
+our b = bias_ih + bias_hh, so dL/db equals both dL/dbias_ih and dL/dbias_hh; except the
+GRU's n block, whose bias_hh is our b_hn (the reset gate multiplies it), so there
+dL/dbias_hh = [db_r, db_z, db_hn].
 """
 
 from __future__ import annotations
@@ -21,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "torch"
-CELLS = ("rnn_tanh", "rnn_relu", "lstm")
+CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 SHAPES = ("single", "lengths", "2layers", "bidir", "2layers_bidir_lengths")
 CASES = [f"{cell}_{shape}" for cell in CELLS for shape in SHAPES]
 ATOL = 1e-10
 
 # torch's (weight_ih, weight_hh, bias) -> our (input weight, recurrent weight, bias)
-OUR_NAMES = {"RNN": ("W_xh", "W_hh", "b"), "LSTM": ("W_x", "W_h", "b")}
+OUR_NAMES = {"RNN": ("W_xh", "W_hh", "b"), "LSTM": ("W_x", "W_h", "b"), "GRU": ("W_x", "W_h", "b")}
 
 cases = pytest.mark.parametrize("name", CASES)
 
@@ -56,11 +58,23 @@ def torch_state_dict(case) -> dict[str, np.ndarray]:
 
 
 def our_name(cell: str, torch_name: str) -> str:
-    """weight_ih_l1_reverse -> W_x_l1_reverse (LSTM); bias_hh_l0 -> b_l0; ..."""
+    """weight_ih_l1_reverse -> W_x_l1_reverse (LSTM); bias_hh_l0 -> b_l0; ... (for the GRU's
+    bias_hh see ``our_bias_hh_gradient``)."""
     kind, _, layer_and_direction = torch_name.partition("_l")
     W_in, W_rec, b = OUR_NAMES[cell]
     ours = {"weight_ih": W_in, "weight_hh": W_rec, "bias_ih": b, "bias_hh": b}[kind]
     return f"{ours}_l{layer_and_direction}"
+
+
+def our_bias_hh_gradient(cell: str, grads, torch_name: str) -> np.ndarray:
+    """Our gradient on torch's bias_hh: db, or for the GRU [db_r, db_z, db_hn] (b_hn is
+    bias_hh's n block; the r and z blocks sum into b)."""
+    db = grads[our_name(cell, torch_name)]
+    if cell != "GRU":
+        return db
+    H = len(db) // 3
+    db_hn = grads["b_hn_l" + torch_name.partition("_l")[2]]
+    return np.concatenate([db[: 2 * H], db_hn])
 
 
 def build_layer(case):
@@ -76,6 +90,8 @@ def build_layer(case):
     }
     if cfg["cell"] == "LSTM":
         layer = LSTM(**sizes)
+    elif cfg["cell"] == "GRU":
+        layer = GRU(**sizes)
     else:
         layer = RNN(nonlinearity=cfg["nonlinearity"], **sizes)
     layer.load_torch_state_dict(torch_state_dict(case))
@@ -187,14 +203,18 @@ def test_weight_gradients_match_torch(name):
 
 @cases
 def test_bias_gradient_equals_both_torch_bias_gradients(name):
-    """b = bias_ih + bias_hh, so dL/db equals torch's bias_ih.grad and bias_hh.grad alike."""
+    """b = bias_ih + bias_hh, so dL/db equals torch's bias_ih.grad and bias_hh.grad alike
+    (GRU: bias_hh.grad = [db_r, db_z, db_hn])."""
     case = load_case(name)
     cell = config(case)["cell"]
     *_, grads = run_ours(name)
     biases = [key for key in torch_state_dict(case) if key.startswith("bias_")]
     assert len(biases) == 2 * num_cells(case)
     for key in biases:
-        assert_matches(grads[our_name(cell, key)], case[f"grad.{key}"], f"grad.{key}")
+        ours = grads[our_name(cell, key)]
+        if key.startswith("bias_hh"):
+            ours = our_bias_hh_gradient(cell, grads, key)
+        assert_matches(ours, case[f"grad.{key}"], f"grad.{key}")
 
 
 @cases
@@ -203,7 +223,10 @@ def test_every_parameter_has_a_torch_gradient(name):
     case = load_case(name)
     cell = config(case)["cell"]
     *_, grads = run_ours(name)
-    assert set(grads) == {our_name(cell, key) for key in torch_state_dict(case)}
+    expected = {our_name(cell, key) for key in torch_state_dict(case)}
+    if cell == "GRU":  # and b_hn, bias_hh's n block, per layer and direction
+        expected |= {"b_hn_l" + key.partition("_l")[2] for key in torch_state_dict(case) if key.startswith("bias_hh")}
+    assert set(grads) == expected
 
 
 # ----- state_dict interop -------------------------------------------------------------------
@@ -212,7 +235,9 @@ def test_every_parameter_has_a_torch_gradient(name):
 @cases
 def test_torch_state_dict_round_trip(name):
     """Loading torch's weights and exporting them again gives the same weight_ih, weight_hh
-    and the same bias_ih + bias_hh (the split between the two biases is not kept)."""
+    and the same bias_ih + bias_hh (the split between the two biases is not kept), and for
+    the GRU the n blocks of bias_ih and bias_hh exactly as they were (b_xn and b_hn, which
+    the reset gate keeps apart)."""
     case = load_case(name)
     theirs = torch_state_dict(case)
     exported = build_layer(case).torch_state_dict()
@@ -226,3 +251,7 @@ def test_torch_state_dict_round_trip(name):
             assert_matches(
                 exported[key] + exported[bias_hh], theirs[key] + theirs[bias_hh], f"{key} + bias_hh"
             )
+            if config(case)["cell"] == "GRU":
+                H = len(theirs[key]) // 3
+                for k in (key, bias_hh):
+                    np.testing.assert_array_equal(exported[k][2 * H :], theirs[k][2 * H :], err_msg=k)

@@ -10,13 +10,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from rnnlab import LSTM, RNN
+from rnnlab import GRU, LSTM, RNN
 from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
 from rnnlab.cli import main
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.optim import SGD
-from rnnlab.tour import s1_order, s2_shared, s5_gates, s6_seq2seq
+from rnnlab.tour import s1_order, s2_shared, s4_vanishing, s5_gates, s6_seq2seq
 from rnnlab.tour.blas import _openblas, blas_threads
 from rnnlab.tour.nets import MLP, AlignedTagger
 from rnnlab.tour.runner import SECTIONS
@@ -30,10 +30,10 @@ from rnnlab.tour.steps import train_steps
 def _layers(rng):
     D, H = 3, 5
     return [RNN(D, H, nonlinearity=n, rng=rng, dtype=np.float64) for n in ("tanh", "relu", "sigmoid")] + [
-        LSTM(D, H, rng=rng, dtype=np.float64)]
+        LSTM(D, H, rng=rng, dtype=np.float64), GRU(D, H, rng=rng, dtype=np.float64, update_bias=0.5)]
 
 
-@pytest.mark.parametrize("k", range(4))
+@pytest.mark.parametrize("k", range(5))
 def test_hidden_state_gradients_equal_the_layers_backward_at_every_step(k):
     rng = np.random.default_rng(k)
     layer = _layers(rng)[k]
@@ -77,7 +77,7 @@ def test_hidden_state_gradients_refuse_what_they_cannot_read():
         kernel_cache(RNN(2, 3, rng=rng, dtype=np.float64).forward(x, lengths=np.array([4, 2, 3]))[2])
     with pytest.raises(ValueError, match="single-layer"):
         kernel_cache(LSTM(2, 3, num_layers=2, rng=rng, dtype=np.float64).forward(x)[2])
-    with pytest.raises(ValueError, match="RNNCache or LSTMCache"):
+    with pytest.raises(ValueError, match="RNNCache, LSTMCache or GRUCache"):
         hidden_state_gradients(object(), np.zeros((3, 3)))
 
 
@@ -263,6 +263,20 @@ def test_tour_numbers_are_the_run_s_own(quick_tour):
     assert f"MLP accuracy within {s1_order.MAX_MLP_FROM_CHANCE:g} of chance" in page
     assert numbers["chance"] == s1_order.CHANCE
     assert abs(numbers["mlp_accuracy"] - s1_order.CHANCE) <= s1_order.MAX_MLP_FROM_CHANCE
+
+
+def test_vanishing_section_measures_the_gru_beside_the_rnn_and_the_lstm(quick_tour):
+    """Section 4 shows what the GRU measured (gradient reach at initialisation, solved
+    distance) on the page and in numbers.json, and says what its update gate does."""
+    record = json.loads((quick_tour / "numbers.json").read_text())
+    numbers = record["sections"]["s4_vanishing"]["numbers"]
+    page = (quick_tour / "report.html").read_text()
+    for cell in ("rnn", "lstm", "gru"):
+        assert {f"{cell}_grad_ratio_h0_init", f"{cell}_grad_ratio_h0_trained", f"{cell}_solved_up_to"} <= set(numbers)
+    assert f"GRU {numbers['gru_grad_ratio_h0_init']:.2g}; trained" in page
+    assert f"GRU k = {numbers['gru_solved_up_to']} (of" in page
+    assert "one gate playing forget and input at once (f = z, i = 1 - z)" in page
+    assert numbers["gru_grad_ratio_h0_init"] >= s4_vanishing.MIN_GRAD_RATIO_FACTOR * numbers["rnn_grad_ratio_h0_init"]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -75,7 +75,8 @@ def test_predict_reads_standard_input_and_prints_one_label_per_line(data, capsys
 def test_interrupted_run_resumes_to_the_same_result(data, monkeypatch, capsys):
     tmp_path, config = data
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    assert main(["train", "classify", "--config", str(config), "--out", str(whole), "--dropout", "0.3"]) == 0
+    randomness = ["--dropout", "0.3", "--recurrent-dropout", "0.3"]  # both drawn from the training rng
+    assert main(["train", "classify", "--config", str(config), "--out", str(whole), *randomness]) == 0
 
     from rnnlab.models.classifier import SequenceClassifier
 
@@ -89,7 +90,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, monkeypatch, capsys):
         return original(self, batch, rng, carry)
 
     monkeypatch.setattr(SequenceClassifier, "loss_and_grads", interrupt_on_the_tenth_batch)
-    code = main(["train", "classify", "--config", str(config), "--out", str(parts), "--dropout", "0.3"])
+    code = main(["train", "classify", "--config", str(config), "--out", str(parts), *randomness])
     assert code == 130
     assert f"--resume {parts}" in capsys.readouterr().err
     monkeypatch.setattr(SequenceClassifier, "loss_and_grads", original)
@@ -157,7 +158,7 @@ def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(data, monke
 
 @pytest.mark.parametrize("args,message", [
     (["--hiden", "3"], "unrecognized arguments: --hiden"),
-    (["--cell", "gru"], "invalid choice: 'gru'"),
+    (["--cell", "elman"], "invalid choice: 'elman'"),
 ])
 def test_mistyped_options_are_errors_that_name_them(data, capsys, args, message):
     tmp_path, config = data
@@ -231,6 +232,8 @@ def test_an_existing_run_is_never_overwritten(data, capsys):
     (["--max-len", "0"], "--max-len must be at least 1, got 0"),
     (["--patience", "-1"], "--patience must be at least 0, got -1"),
     (["--dropout", "1"], r"--dropout must be in [0.0, 1.0), got 1.0"),
+    (["--recurrent-dropout", "1"], r"--recurrent-dropout must be in [0.0, 1.0), got 1.0"),
+    (["--recurrent-dropout", "-0.5"], r"--recurrent-dropout must be in [0.0, 1.0), got -0.5"),
     (["--hidden", "1000000"], "the model would have 4e+12 parameters, 58.2 TB for weights, gradients and Adam's"),
     (["--embed", "1000000000"], "the model would have 4.3e+10 parameters"),
 ])

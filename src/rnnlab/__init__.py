@@ -1,6 +1,7 @@
 """rnnlab: recurrent neural networks from first principles, with hand-written BPTT."""
 
 from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.gru import GRU
 from rnnlab.layers.linear import Linear
 from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
@@ -9,6 +10,7 @@ from rnnlab.optim import SGD, Adam, clip_grad_norm
 
 __version__ = "0.2.0"
 __all__ = [
+    "GRU",
     "LSTM",
     "RNN",
     "SGD",

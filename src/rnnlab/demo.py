@@ -3,7 +3,8 @@
 Many-to-one: ``x`` (N, T, V) one-hot -> LSTM -> h_T -> Linear -> softmax over V symbols
 (``SequenceClassifier.reading``), trained with cross-entropy, BPTT, gradient clipping and
 Adam on freshly drawn batches (``rnnlab.tour.steps.train_steps``), with a progress bar.
-The same run with ``--cell rnn`` shows the tanh RNN struggling to carry the symbol.
+The same run with ``--cell rnn`` shows the tanh RNN struggling to carry the symbol
+(``--cell gru``: the GRU, whose update gate keeps it as the LSTM's forget gate does).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 from rnnlab.data.synthetic import first_symbol_recall
-from rnnlab.layers.lstm import LSTM
-from rnnlab.layers.rnn import RNN
 from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
+from rnnlab.models.parts import CELLS
 from rnnlab.optim import Adam
 from rnnlab.options import check_option, option
 from rnnlab.tour.steps import train_steps
@@ -25,7 +25,7 @@ from rnnlab.tour.steps import train_steps
 
 @dataclass
 class DemoConfig:
-    cell: str = option("lstm", "recurrent cell", ("lstm", "rnn"))
+    cell: str = option("lstm", "recurrent cell", tuple(CELLS))
     length: int = option(30, "symbols per sequence; the first is the one to recall", at_least=1)
     vocab: int = option(8, "number of distinct symbols", at_least=2)
     hidden: int = option(64, "hidden size H", at_least=1)
@@ -43,8 +43,7 @@ class DemoConfig:
 def run_demo(config: DemoConfig, progress: bool = True) -> dict:
     """Train on freshly drawn batches; return the final held-out accuracy and timings."""
     rng = np.random.default_rng(config.seed)
-    Cell = LSTM if config.cell == "lstm" else RNN
-    model = SequenceClassifier.reading(Cell(config.vocab, config.hidden, rng=rng), config.vocab, rng)
+    model = SequenceClassifier.reading(CELLS[config.cell](config.vocab, config.hidden, rng=rng), config.vocab, rng)
     test_x, test_y = first_symbol_recall(np.random.default_rng(config.seed + 1), 1000, config.length, config.vocab)
 
     def draw() -> SequenceBatch:

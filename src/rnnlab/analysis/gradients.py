@@ -2,14 +2,15 @@ r"""The gradient on every hidden state, dL/dh_t, read off by replaying backpropa
 
 The layers' backward returns the gradients on the inputs, the initial state and the
 weights, not on the states in between. This probe is the reference BPTT loop of
-``layers/rnn.py`` and ``layers/lstm.py`` (``rnn_backward_reference``,
-``lstm_backward_reference``) run with no loss on the outputs (dh = 0): it walks back through
-a forward pass's cache with the same one-step backward (``rnn_step_backward``,
-``lstm_step_backward``) on the same per-step caches (``cache.step(t)``), and records the
-gradient carried back at every step::
+``layers/rnn.py``, ``layers/lstm.py`` and ``layers/gru.py`` (``rnn_backward_reference``,
+``lstm_backward_reference``, ``gru_backward_reference``) run with no loss on the outputs
+(dh = 0): it walks back through a forward pass's cache with the same one-step backward
+(``rnn_step_backward``, ``lstm_step_backward``, ``gru_step_backward``) on the same per-step
+caches (``cache.step(t)``), and records the gradient carried back at every step::
 
     RNN:   dh_{t-1} = (dh_t * phi'(a_t)) W_hh^T
     LSTM:  dh_{t-1}, dc_{t-1} = lstm_step_backward(dh_t, dc_carry)      dc_{t-1} = dc_t * f_t
+    GRU:   dh_{t-1} = dh_t * z_t + da_h W_h^T                           (gru_step_backward)
 
 starting from the gradient the loss puts on the final state (dh_T, and dc_T = 0 for the
 LSTM) -- the many-to-one setting in which the lecture shows gradients vanishing. The walk
@@ -30,6 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from rnnlab.layers.gru import GRUCache, gru_step_backward
 from rnnlab.layers.lstm import LSTMCache, lstm_step_backward
 from rnnlab.layers.rnn import RNNCache, rnn_step_backward
 
@@ -49,12 +51,12 @@ def kernel_cache(stack_cache):
 def hidden_state_gradients(cache, dh_T: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """dL/dh_t for t = 0..T (index 0 is the initial state) given dL/dh_T (N, H).
 
-    ``cache`` is an ``RNNCache`` or ``LSTMCache`` (see ``kernel_cache``). Returns dh
-    (T + 1, N, H) and, for the LSTM, dc (T + 1, N, H), the total gradient on each cell state
-    c_t (through c_{t+1} and through h_t); None for the RNN.
+    ``cache`` is an ``RNNCache``, ``LSTMCache`` or ``GRUCache`` (see ``kernel_cache``).
+    Returns dh (T + 1, N, H) and, for the LSTM, dc (T + 1, N, H), the total gradient on each
+    cell state c_t (through c_{t+1} and through h_t); None for the RNN and the GRU.
     """
-    if not isinstance(cache, (RNNCache, LSTMCache)):
-        raise ValueError(f"expected an RNNCache or LSTMCache, got {type(cache).__name__}")
+    if not isinstance(cache, (RNNCache, LSTMCache, GRUCache)):
+        raise ValueError(f"expected an RNNCache, LSTMCache or GRUCache, got {type(cache).__name__}")
     if cache.batch_sizes is not None:
         raise ValueError(FULL_LENGTH_ONLY)
     T = cache.h.shape[0]
@@ -66,6 +68,11 @@ def hidden_state_gradients(cache, dh_T: np.ndarray) -> tuple[np.ndarray, np.ndar
         cache = replace(cache, W_xh=cache.W_xh.astype(np.float64), W_hh=cache.W_hh.astype(np.float64))
         for t in reversed(range(T)):
             dh[t] = rnn_step_backward(dh[t + 1], cache.step(t))[1]
+        return dh, None
+    if isinstance(cache, GRUCache):
+        cache = replace(cache, W_x=cache.W_x.astype(np.float64), W_h=cache.W_h.astype(np.float64))
+        for t in reversed(range(T)):
+            dh[t] = gru_step_backward(dh[t + 1], cache.step(t))[1]
         return dh, None
     cache = replace(cache, W_x=cache.W_x.astype(np.float64), W_h=cache.W_h.astype(np.float64))
     dc = np.empty_like(dh)

@@ -4,7 +4,8 @@ For every recurrent layer a model runs (the classifier's, tagger's, language mod
 forecaster's ``rnn``; a translator's ``encoder`` and ``decoder``) this reads, from the
 layer's own cache (no hooks), over the input's T steps:
 
-* the top layer's gates i, f, o and cell state c (LSTM) or its state h (RNN), (T, H);
+* the top layer's gates i, f, o and cell state c (LSTM), its gates r, z and state h (GRU),
+  or its state h (RNN), (T, H);
 * how much each earlier state still shapes the last one: the Jacobian norm
 
       G_t = ||dh_T / dh_t||_F / sqrt(H),   t = 0..T,
@@ -31,6 +32,7 @@ import numpy as np
 
 from rnnlab.analysis.gradients import hidden_state_gradients
 from rnnlab.data.errors import DataError
+from rnnlab.layers.gru import GRUCache
 from rnnlab.layers.lstm import LSTMCache
 from rnnlab.train.tasks.base import Generates, Translates
 
@@ -74,11 +76,9 @@ def read_input(text_or_file: str) -> str:
 def layer_view(name: str, layer, stack_cache, tokens: list[str], rng: np.random.Generator) -> LayerView:
     """Read a ``RecurrentStack.forward`` cache of ONE full-length sequence (N = 1)."""
     top = stack_cache.caches[-1][0]  # last layer, forward direction; time-major (T, 1, H)
-    cell = "lstm" if isinstance(top, LSTMCache) else "rnn"
-    if cell == "lstm":
-        activity = {k: np.asarray(getattr(top, k)[:, 0], dtype=np.float64) for k in ("i", "f", "o", "c", "tanh_c")}
-    else:
-        activity = {"h": np.asarray(top.h[:, 0], dtype=np.float64)}
+    cell = "lstm" if isinstance(top, LSTMCache) else "gru" if isinstance(top, GRUCache) else "rnn"
+    read = {"lstm": ("i", "f", "o", "c", "tanh_c"), "gru": ("r", "z", "h"), "rnn": ("h",)}[cell]
+    activity = {k: np.asarray(getattr(top, k)[:, 0], dtype=np.float64) for k in read}
     jacobian, exact = _jacobian_norms(layer, stack_cache, rng)
     return LayerView(name, cell, tokens, activity, jacobian, exact)
 

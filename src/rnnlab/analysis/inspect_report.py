@@ -28,15 +28,15 @@ def _time_axis(ax, tokens: list[str]) -> None:
 
 
 def activity_figure(path: Path, view: LayerView) -> None:
-    """Units x time heatmaps: i, f, o, c for an LSTM; h for an RNN."""
-    names = ["i", "f", "o", "c"] if view.cell == "lstm" else ["h"]
+    """Units x time heatmaps: i, f, o, c for an LSTM; r, z, h for a GRU; h for an RNN."""
+    names = {"lstm": ["i", "f", "o", "c"], "gru": ["r", "z", "h"]}.get(view.cell, ["h"])
     first = view.activity[names[-1]]
     units = np.argsort(-first.std(axis=0), kind="stable")[:MAX_UNITS]
     rows = len(names)
     width = min(16, max(8, 0.14 * len(view.tokens) + 3))
     fig, axes = plt.subplots(rows, 1, figsize=(width, 2.6 * rows + 0.6), squeeze=False)
     titles = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
-              "h": "hidden state h"}
+              "r": "reset gate r", "z": "update gate z (1 keeps h_{t-1})", "h": "hidden state h"}
     for ax, name in zip(axes[:, 0], names):
         data = view.activity[name][:, units].T
         extend = "neither"

@@ -14,7 +14,7 @@ from rnnlab.analysis.plotting import plt
 
 DPI = 110
 COLOURS = {"tanh": "tab:blue", "relu": "tab:red", "sigmoid": "tab:green",
-           "rnn": "tab:orange", "lstm": "tab:purple", "mlp": "tab:gray"}
+           "rnn": "tab:orange", "lstm": "tab:purple", "gru": "tab:cyan", "mlp": "tab:gray"}
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9,
                      "axes.grid": True, "grid.alpha": 0.3})
 
@@ -92,10 +92,12 @@ def nonlinearities(path: Path, state_norms: dict, grad_norms: dict, curves: dict
 
 
 def vanishing(path: Path, grad_norms: dict, k: int) -> None:
-    """Section 4a: ||dL/dh_t|| / ||dL/dh_T|| against t, RNN vs LSTM, at initialisation and trained."""
+    """Section 4a: ||dL/dh_t|| / ||dL/dh_T|| against t, RNN vs LSTM (and GRU), at initialisation
+    and trained; ``grad_norms`` (cell, when) -> (T + 1,)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    cells = list(dict.fromkeys(cell for cell, _ in grad_norms))
     for ax, when in zip(axes, ("at initialisation", "after training")):
-        for cell in ("rnn", "lstm"):
+        for cell in cells:
             norms = grad_norms[(cell, when)]
             ax.plot(np.arange(len(norms)), norms, color=COLOURS[cell], label=cell.upper())
         ax.set(title=f"Gradient on h_t, {when} (k = {k})", xlabel="time step t (loss at the last step)",
@@ -108,7 +110,8 @@ def distance_accuracy(path: Path, distances: np.ndarray, accuracy: dict, chance:
     """Section 4b: accuracy of recalling the first symbol against dependency distance k;
     ``accuracy`` cell -> (distances, runs): the line is the mean, the dots single runs."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    for offset, (cell, acc) in zip((-0.4, 0.4), accuracy.items()):
+    offsets = np.linspace(-0.4, 0.4, len(accuracy))  # the runs' dots of each cell side by side
+    for offset, (cell, acc) in zip(offsets, accuracy.items()):
         ax.plot(distances, acc.mean(axis=1), color=COLOURS[cell], lw=1.8, label=f"{cell.upper()} (mean)")
         runs = acc.shape[1]
         ax.plot(np.repeat(distances + offset, runs), acc.ravel(), ls="none", marker="o", ms=5,

@@ -12,14 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def dropout_mask(shape: tuple[int, ...], p: float, rng: np.random.Generator, dtype) -> np.ndarray:
+    """The scaled keep mask keep / (1 - p), keep ~ Bernoulli(1 - p), one draw per element."""
+    dtype = np.dtype(dtype)
+    mask = (rng.random(shape, dtype=np.float32) >= p).astype(dtype)
+    mask *= dtype.type(1.0 / (1.0 - p))
+    return mask
+
+
 def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator | None):
     """x (...) -> y (...), mask (the scaled keep mask, or None when nothing was dropped)."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
     if rng is None or p == 0.0:
         return x, None
-    mask = (rng.random(x.shape, dtype=np.float32) >= p).astype(x.dtype)
-    mask *= x.dtype.type(1.0 / (1.0 - p))
+    mask = dropout_mask(x.shape, p, rng, x.dtype)
     return x * mask, mask
 
 

@@ -23,6 +23,14 @@ from step t+1), and dc_carry, what step t+1 sent back to c_t (dc_T for the last 
 
 In the code a quantity at t-1 is named ``_prev`` (h_prev, c_prev, dh_prev, dc_prev).
 
+Recurrent dropout (``layers/stack.py``): with a mask m (N, H), the same at every step, the
+recurrent product reads h_{t-1} * m (the cell path and the state carried on are untouched)::
+
+    a_t = x_t W_x + (h_{t-1} * m) W_h + b
+    dh_{t-1} = (da_t W_h^T) * m ;  dW_h += (h_{t-1} * m)^T da_t
+
+m = None (no dropout) is the same as m = 1 and costs nothing.
+
 The central fact of BPTT: W_x, W_h and b are the same at every step, so each one's gradient
 is the SUM over time of its per-step gradients, dW_h = sum_t h_{t-1}^T da_t (the ``+=``
 above). ``lstm_backward_reference`` adds them up in its loop over ``lstm_step_backward``;
@@ -75,10 +83,12 @@ def _sigmoid_prescale(H, dtype):
 # ----------------------------------------------------------------------------------------
 
 
-def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
-    """One step. x_t (N, D), h_prev (N, H), c_prev (N, H) -> h_t, c_t (N, H), cache."""
+def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b, mask=None):
+    """One step. x_t (N, D), h_prev (N, H), c_prev (N, H), mask (N, H) or None -> h_t, c_t
+    (N, H), cache."""
     H = h_prev.shape[1]
-    a = x_t @ W_x + h_prev @ W_h + b  # (N, 4H)
+    h_read = h_prev if mask is None else h_prev * mask  # what the recurrent product reads
+    a = x_t @ W_x + h_read @ W_h + b  # (N, 4H)
     i = sigmoid(a[:, :H])
     f = sigmoid(a[:, H : 2 * H])
     g = np.tanh(a[:, 2 * H : 3 * H])
@@ -86,13 +96,14 @@ def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
     c_t = f * c_prev + i * g
     tanh_c = np.tanh(c_t)
     h_t = o * tanh_c
-    return h_t, c_t, (x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h)
+    return h_t, c_t, (x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h, mask)
 
 
 def lstm_step_backward(dh_t, dc_carry, cache):
     """Back through one step. dh_t (N, H) the whole gradient on h_t, dc_carry (N, H) what
     step t+1 sent back to c_t -> dx_t, dh_prev, dc_prev, dW_x, dW_h, db."""
-    x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h = cache
+    x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h, mask = cache
+    h_read = h_prev if mask is None else h_prev * mask
     do = dh_t * tanh_c  # back through h = o * tanh(c)
     dc_t = dc_carry + dh_t * o * (1 - tanh_c**2)  # c_t feeds c_{t+1} and h_t
     di, dg, df = dc_t * g, dc_t * i, dc_t * c_prev  # back through c = f c_prev + i g
@@ -101,8 +112,10 @@ def lstm_step_backward(dh_t, dc_carry, cache):
         [di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1
     )
     dx_t = da @ W_x.T
-    dh_prev = da @ W_h.T
-    return dx_t, dh_prev, dc_prev, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
+    dh_prev = da @ W_h.T  # back through (h_{t-1} * m) W_h ...
+    if mask is not None:
+        dh_prev *= mask  # ... and through h_{t-1} * m
+    return dx_t, dh_prev, dc_prev, x_t.T @ da, h_read.T @ da, da.sum(axis=0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -116,8 +129,8 @@ class LSTMCache:
 
     gates (T, N, 4H) holds the activations [i f g o] (views: ``i``, ``f``, ``g``, ``o``),
     c (T, N, H) the cell states c_1..c_T, tanh_c (T, N, H), h (T, N, H) = h_1..h_T; all zero
-    past each sequence's end. x (T, N, D), h0 and c0 (N, H), the weights as used, and
-    batch_sizes (T,) or None.
+    past each sequence's end. x (T, N, D), h0 and c0 (N, H), the weights as used,
+    batch_sizes (T,) or None, and the recurrent dropout mask (N, H) or None.
     """
 
     x: np.ndarray
@@ -130,6 +143,7 @@ class LSTMCache:
     W_x: np.ndarray
     W_h: np.ndarray
     batch_sizes: np.ndarray | None
+    mask: np.ndarray | None = None
 
     @property
     def i(self):
@@ -153,14 +167,15 @@ class LSTMCache:
         h_prev = self.h[t - 1] if t > 0 else self.h0
         c_prev = self.c[t - 1] if t > 0 else self.c0
         i, f, g, o = _gate_blocks(self.gates[t])
-        return self.x[t], h_prev, c_prev, i, f, g, o, self.tanh_c[t], self.W_x, self.W_h
+        return self.x[t], h_prev, c_prev, i, f, g, o, self.tanh_c[t], self.W_x, self.W_h, self.mask
 
 
-def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
+def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
     """Run the cell over a time-major batch.
 
     x (T, N, D), h0, c0 (N, H) -> h (T, N, H), (h_T, c_T) each row's state at its own last
     step, cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t.
+    With ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
     T, N, _ = x.shape
     H = W_h.shape[0]
@@ -177,6 +192,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
     h = np.empty_like(c)
     recurrent = np.empty((N, 4 * H), dtype=gates.dtype)
     ig = np.empty((N, H), dtype=gates.dtype)
+    h_read = None if mask is None else np.empty((N, H), dtype=gates.dtype)  # h_{t-1} * mask
     shift = 1 - half  # 1/2 on the i, f, o columns, 0 on g
     sizes = step_sizes(batch_sizes, T, N)
     h_prev, c_prev = h0, c0
@@ -187,7 +203,11 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
                 buffer[t:] = 0
             break
         a_half_t = a_half[t, :n]
-        np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
+        if mask is None:
+            np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
+        else:
+            np.multiply(h_prev[:n], mask[:n], out=h_read[:n])
+            np.matmul(h_read[:n], W_h_half, out=recurrent[:n])
         a_half_t += recurrent[:n]  # a_t * half: a/2 on the i, f, o columns, a_g as it is
         # [i f g o], built in a_half_t's memory: g = tanh(a_g), and on the i, f, o columns
         # tanh(a/2) / 2 + 1/2 = sigmoid(a)
@@ -207,7 +227,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None):
                 buffer[t, n:] = 0
         h_prev, c_prev = h[t], c[t]
     h_T, c_T = last_step_of(h, batch_sizes), last_step_of(c, batch_sizes)
-    cache = LSTMCache(x, h0, c0, gates, c, tanh_c, h, W_x, W_h, batch_sizes)
+    cache = LSTMCache(x, h0, c0, gates, c, tanh_c, h, W_x, W_h, batch_sizes, mask)
     return h, (h_T, c_T), cache
 
 
@@ -270,6 +290,8 @@ def lstm_backward(dh, dh_T, dc_T, cache):
         da_t = np.multiply(dgates_t, local, out=dgates_t)  # back through the sigmoids, tanh
         dh_prev = dh_t  # the carry's rows take what step t sends back to h_{t-1}
         np.matmul(da_t, W_h_T, out=dh_prev)  # back through h_{t-1} W_h
+        if cache.mask is not None:
+            dh_prev *= cache.mask[:n]  # ... read as h_{t-1} * mask
     dh0, dc0 = dh_carry, dc_carry  # after step 0, what reaches h_0 and c_0
     da_rows = da.reshape(T * N, 4 * H)
     dx = (da_rows @ cache.W_x.T).reshape(T, N, D)
@@ -277,11 +299,14 @@ def lstm_backward(dh, dh_T, dc_T, cache):
     # per-step gradients x_t^T da_t, h_{t-1}^T da_t, sum_n da_t. Each GEMM over the stacked
     # N*T rows of all steps IS that sum: x^T da over (T*N, D) x (T*N, 4H) adds x_t^T da_t for
     # every t. For W_h the step inputs h_{t-1} are h0 for step 0 and h[:-1] (the outputs
-    # shifted by one step) for the others; rows past a sequence's end have da = 0.
+    # shifted by one step) for the others, times the mask when there is one; rows past a
+    # sequence's end have da = 0.
     dW_x = x.reshape(T * N, D).T @ da_rows
-    dW_h = cache.h0.T @ da[0]
+    mask = cache.mask
+    dW_h = (cache.h0 if mask is None else cache.h0 * mask).T @ da[0]
     if T > 1:
-        dW_h += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)
+        h_read = h[:-1] if mask is None else h[:-1] * mask
+        dW_h += h_read.reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)
     db = da_rows.sum(axis=0)
     return dx, dh0, dc0, (dW_x, dW_h, db)
 
@@ -291,7 +316,7 @@ def lstm_backward(dh, dh_T, dc_T, cache):
 # ----------------------------------------------------------------------------------------
 
 
-def lstm_forward_reference(x, h0, c0, W_x, W_h, b, batch_sizes=None):
+def lstm_forward_reference(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
     """``lstm_forward`` written plainly: ``lstm_step_forward`` at each step, in order.
 
     Same arguments and returns: x (T, N, D), h0, c0 (N, H) -> h (T, N, H), (h_T, c_T), the
@@ -305,14 +330,14 @@ def lstm_forward_reference(x, h0, c0, W_x, W_h, b, batch_sizes=None):
         )
     h_t, c_t, hs, cs, gates, tanh_cs = h0, c0, [], [], [], []
     for x_t in x:
-        h_t, c_t, step = lstm_step_forward(x_t, h_t, c_t, W_x, W_h, b)
-        _, _, _, i, f, g, o, tanh_c_t, _, _ = step  # the record keeps these: see LSTMCache.step
+        h_t, c_t, step = lstm_step_forward(x_t, h_t, c_t, W_x, W_h, b, mask)
+        _, _, _, i, f, g, o, tanh_c_t, _, _, _ = step  # the record keeps these: see LSTMCache.step
         hs.append(h_t)
         cs.append(c_t)
         gates.append(np.concatenate([i, f, g, o], axis=1))
         tanh_cs.append(tanh_c_t)
     h, c, tanh_c = np.stack(hs), np.stack(cs), np.stack(tanh_cs)
-    return h, (h_t, c_t), LSTMCache(x, h0, c0, np.stack(gates), c, tanh_c, h, W_x, W_h, None)
+    return h, (h_t, c_t), LSTMCache(x, h0, c0, np.stack(gates), c, tanh_c, h, W_x, W_h, None, mask)
 
 
 def lstm_backward_reference(dh, dh_T, dc_T, cache):
@@ -349,9 +374,9 @@ def lstm_backward_reference(dh, dh_T, dc_T, cache):
 # ----------------------------------------------------------------------------------------
 
 
-def _forward(x, state0, weights, batch_sizes):
+def _forward(x, state0, weights, batch_sizes, mask):
     h0, c0 = state0
-    h, state_T, cache = lstm_forward(x, h0, c0, *weights, batch_sizes)
+    h, state_T, cache = lstm_forward(x, h0, c0, *weights, batch_sizes, mask)
     return h, state_T, cache
 
 
@@ -382,6 +407,9 @@ class LSTM(RecurrentStack):
     forget-gate block, which starts at ``forget_bias`` (1.0 by default: a fresh LSTM
     remembers, so gradients pass along the cell path from the first update; set 0.0 to
     match PyTorch's zero-mean initialisation).
+
+    ``recurrent_dropout`` p: while training (``forward(..., rng=rng)``) one mask per sequence,
+    layer and direction on h_{t-1} in the recurrent product (see ``layers/stack.py``).
     """
 
     def __init__(
@@ -393,9 +421,11 @@ class LSTM(RecurrentStack):
         rng: np.random.Generator | None = None,
         dtype=np.float32,
         forget_bias: float = 1.0,
+        recurrent_dropout: float = 0.0,
     ):
         self.forget_bias = float(forget_bias)
-        super().__init__(KERNEL, input_size, hidden_size, num_layers, bidirectional, rng, dtype)
+        super().__init__(KERNEL, input_size, hidden_size, num_layers, bidirectional, rng, dtype,
+                         recurrent_dropout)
 
     def _init_direction(self, rng, input_size, hidden_size):
         H = hidden_size

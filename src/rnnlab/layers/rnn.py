@@ -17,6 +17,14 @@ from step t+1: ``dh[t] + dh_carry``, where ``dh_carry`` is what step t+1 sent ba
 
 In the code a quantity at t-1 is named ``_prev`` (h_prev, dh_prev).
 
+Recurrent dropout (``layers/stack.py``): with a mask m (N, H), the same at every step, the
+recurrent product reads h_{t-1} * m instead of h_{t-1}::
+
+    a_t       = x_t W_xh + (h_{t-1} * m) W_hh + b
+    dh_{t-1}  = (da_t W_hh^T) * m ;  dW_hh += (h_{t-1} * m)^T da_t
+
+m = None (no dropout) is the same as m = 1 and costs nothing.
+
 The central fact of BPTT: W_xh, W_hh and b are the same at every step, so each one's
 gradient is the SUM over time of its per-step gradients, dW_hh = sum_t h_{t-1}^T da_t (the
 ``+=`` above). ``rnn_backward_reference`` adds them up in its loop over ``rnn_step_backward``;
@@ -54,20 +62,24 @@ NONLINEARITIES = ("tanh", "relu", "sigmoid")
 # ----------------------------------------------------------------------------------------
 
 
-def rnn_step_forward(x_t, h_prev, W_xh, W_hh, b, nonlinearity="tanh"):
-    """One step. x_t (N, D), h_prev (N, H) -> h_t (N, H), cache."""
-    a_t = x_t @ W_xh + h_prev @ W_hh + b
+def rnn_step_forward(x_t, h_prev, W_xh, W_hh, b, nonlinearity="tanh", mask=None):
+    """One step. x_t (N, D), h_prev (N, H), mask (N, H) or None -> h_t (N, H), cache."""
+    h_read = h_prev if mask is None else h_prev * mask  # what the recurrent product reads
+    a_t = x_t @ W_xh + h_read @ W_hh + b
     h_t = _activate(a_t, nonlinearity)
-    return h_t, (x_t, h_prev, h_t, W_xh, W_hh, nonlinearity)
+    return h_t, (x_t, h_prev, h_t, W_xh, W_hh, nonlinearity, mask)
 
 
 def rnn_step_backward(dh_t, cache):
     """Back through one step. dh_t (N, H) -> dx_t, dh_prev, dW_xh, dW_hh, db."""
-    x_t, h_prev, h_t, W_xh, W_hh, nonlinearity = cache
+    x_t, h_prev, h_t, W_xh, W_hh, nonlinearity, mask = cache
+    h_read = h_prev if mask is None else h_prev * mask
     da_t = dh_t * _activation_derivative(h_t, nonlinearity)  # back through h = tanh(a)
     dx_t = da_t @ W_xh.T  # back through x_t W_xh
-    dh_prev = da_t @ W_hh.T  # back through h_{t-1} W_hh
-    return dx_t, dh_prev, x_t.T @ da_t, h_prev.T @ da_t, da_t.sum(axis=0)
+    dh_prev = da_t @ W_hh.T  # back through (h_{t-1} * m) W_hh ...
+    if mask is not None:
+        dh_prev *= mask  # ... and through h_{t-1} * m
+    return dx_t, dh_prev, x_t.T @ da_t, h_read.T @ da_t, da_t.sum(axis=0)
 
 
 def _activate(a, nonlinearity, out=None):
@@ -103,7 +115,8 @@ class RNNCache:
     """What the forward pass computed, stacked over time (time-major, sorted rows).
 
     x (T, N, D), h0 (N, H), h (T, N, H) = h_1..h_T (zero past each sequence's end),
-    weights as used, batch_sizes (T,) or None (all rows run every step).
+    weights as used, batch_sizes (T,) or None (all rows run every step), the recurrent
+    dropout mask (N, H) or None.
     """
 
     x: np.ndarray
@@ -113,19 +126,21 @@ class RNNCache:
     W_hh: np.ndarray
     nonlinearity: str
     batch_sizes: np.ndarray | None
+    mask: np.ndarray | None = None
 
     def step(self, t):
         """The cache ``rnn_step_forward`` returned at step t, read back from the record
         (full-length batches: every row ran step t)."""
         h_prev = self.h[t - 1] if t > 0 else self.h0
-        return self.x[t], h_prev, self.h[t], self.W_xh, self.W_hh, self.nonlinearity
+        return self.x[t], h_prev, self.h[t], self.W_xh, self.W_hh, self.nonlinearity, self.mask
 
 
-def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
+def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh", mask=None):
     """Run the cell over a time-major batch.
 
     x (T, N, D), h0 (N, H) -> h (T, N, H), h_T (N, H) each row's state at its last step,
-    cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t.
+    cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t. With
+    ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
     T, N, _ = x.shape
     H = W_hh.shape[0]
@@ -135,6 +150,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
     h = a  # the same memory: step t overwrites its rows of a with h_t
     sizes = step_sizes(batch_sizes, T, N)
     recurrent = np.empty((N, H), dtype=h.dtype)
+    h_read = None if mask is None else np.empty((N, H), dtype=h.dtype)  # h_{t-1} * mask
     h_prev = h0
     for t in range(T):
         n = sizes[t]
@@ -142,14 +158,18 @@ def rnn_forward(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
             h[t:] = 0
             break
         a_t = a[t, :n]
-        np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
+        if mask is None:
+            np.matmul(h_prev[:n], W_hh, out=recurrent[:n])
+        else:
+            np.multiply(h_prev[:n], mask[:n], out=h_read[:n])
+            np.matmul(h_read[:n], W_hh, out=recurrent[:n])
         a_t += recurrent[:n]  # a_t = x_t W_xh + h_{t-1} W_hh + b
         h_t = _activate(a_t, nonlinearity, out=a_t)  # h_t = tanh(a_t), in a_t's memory
         if n < N:
             h[t, n:] = 0  # finished sequences output zeros
         h_prev = h_t  # the next step runs at most these n rows
     h_T = last_step_of(h, batch_sizes)
-    return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes)
+    return h, h_T, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, batch_sizes, mask)
 
 
 def rnn_backward(dh, dh_T, cache):
@@ -178,6 +198,8 @@ def rnn_backward(dh, dh_T, cache):
         da_t = np.multiply(dh_t, derivative[t, :n], out=dh_t)  # back through h_t = tanh(a_t)
         dh_prev = dh_next  # the carry's rows take what step t sends back to h_{t-1}
         np.matmul(da_t, W_hh_T, out=dh_prev)  # back through h_{t-1} W_hh
+        if cache.mask is not None:
+            dh_prev *= cache.mask[:n]  # ... read as h_{t-1} * mask
     dh0 = dh_carry  # after step 0, what reaches h_0
     da_rows = da.reshape(T * N, H)
     dx = (da_rows @ cache.W_xh.T).reshape(T, N, D)
@@ -185,11 +207,14 @@ def rnn_backward(dh, dh_T, cache):
     # per-step gradients x_t^T da_t, h_{t-1}^T da_t, sum_n da_t. Each GEMM over the stacked
     # N*T rows of all steps IS that sum: x^T da over (T*N, D) x (T*N, H) adds x_t^T da_t for
     # every t. For W_hh the step inputs h_{t-1} are h0 for step 0 and h[:-1] (the outputs
-    # shifted by one step) for the others; rows past a sequence's end have da = 0.
+    # shifted by one step) for the others, times the mask when there is one; rows past a
+    # sequence's end have da = 0.
     dW_xh = x.reshape(T * N, D).T @ da_rows
-    dW_hh = cache.h0.T @ da[0]
+    mask = cache.mask
+    dW_hh = (cache.h0 if mask is None else cache.h0 * mask).T @ da[0]
     if T > 1:
-        dW_hh += h[:-1].reshape(-1, H).T @ da[1:].reshape(-1, H)
+        h_read = h[:-1] if mask is None else h[:-1] * mask
+        dW_hh += h_read.reshape(-1, H).T @ da[1:].reshape(-1, H)
     db = da_rows.sum(axis=0)
     return dx, dh0, (dW_xh, dW_hh, db)
 
@@ -199,7 +224,7 @@ def rnn_backward(dh, dh_T, cache):
 # ----------------------------------------------------------------------------------------
 
 
-def rnn_forward_reference(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh"):
+def rnn_forward_reference(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="tanh", mask=None):
     """``rnn_forward`` written plainly: ``rnn_step_forward`` at each step, in order.
 
     Same arguments and returns: x (T, N, D), h0 (N, H) -> h (T, N, H), h_T (N, H), the same
@@ -213,10 +238,10 @@ def rnn_forward_reference(x, h0, W_xh, W_hh, b, batch_sizes=None, nonlinearity="
         )
     h_t, hs = h0, []
     for x_t in x:
-        h_t, _ = rnn_step_forward(x_t, h_t, W_xh, W_hh, b, nonlinearity)
+        h_t, _ = rnn_step_forward(x_t, h_t, W_xh, W_hh, b, nonlinearity, mask)
         hs.append(h_t)
     h = np.stack(hs)  # the record keeps all that a step's cache held: see RNNCache.step
-    return h, h_t, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, None)
+    return h, h_t, RNNCache(x, h0, h, W_xh, W_hh, nonlinearity, None, mask)
 
 
 def rnn_backward_reference(dh, dh_T, cache):
@@ -253,9 +278,9 @@ def rnn_backward_reference(dh, dh_T, cache):
 
 
 def _kernel(nonlinearity: str) -> CellKernel:
-    def forward(x, state0, weights, batch_sizes):
+    def forward(x, state0, weights, batch_sizes, mask):
         (h0,) = state0
-        h, h_T, cache = rnn_forward(x, h0, *weights, batch_sizes, nonlinearity)
+        h, h_T, cache = rnn_forward(x, h0, *weights, batch_sizes, nonlinearity, mask)
         return h, (h_T,), cache
 
     def backward(dh, dstate_T, cache):
@@ -284,6 +309,9 @@ class RNN(RecurrentStack):
     (num_layers * num_directions, N, H).
 
     Initialisation: W_xh Glorot-uniform, W_hh orthogonal, b zero.
+
+    ``recurrent_dropout`` p: while training (``forward(..., rng=rng)``) one mask per sequence,
+    layer and direction on h_{t-1} in the recurrent product (see ``layers/stack.py``).
     """
 
     def __init__(
@@ -295,6 +323,7 @@ class RNN(RecurrentStack):
         nonlinearity: str = "tanh",
         rng: np.random.Generator | None = None,
         dtype=np.float32,
+        recurrent_dropout: float = 0.0,
     ):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(
@@ -302,7 +331,8 @@ class RNN(RecurrentStack):
             )
         self.nonlinearity = nonlinearity
         super().__init__(
-            _kernel(nonlinearity), input_size, hidden_size, num_layers, bidirectional, rng, dtype
+            _kernel(nonlinearity), input_size, hidden_size, num_layers, bidirectional, rng, dtype,
+            recurrent_dropout,
         )
 
     def _init_direction(self, rng, input_size, hidden_size):

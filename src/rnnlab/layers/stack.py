@@ -1,16 +1,27 @@
 """Stacked and bidirectional recurrent layers, built by composing one cell kernel.
 
-A ``CellKernel`` is the functional core of a cell (``rnn.py``, ``lstm.py``): a sequence
-forward ``(x, state0, weights, batch_sizes) -> (h, state_T, cache)`` and its backward
-``(dh, dstate_T, cache) -> (dx, dstate0, grads)``, all time-major. ``RecurrentStack`` holds
-sizes and parameters, converts the user's batch-first input to the kernels' layout
-(``packing.py``), and wires layers and directions:
+A ``CellKernel`` is the functional core of a cell (``rnn.py``, ``lstm.py``, ``gru.py``): a
+sequence forward ``(x, state0, weights, batch_sizes, mask) -> (h, state_T, cache)`` and its
+backward ``(dh, dstate_T, cache) -> (dx, dstate0, grads)``, all time-major. ``RecurrentStack``
+holds sizes and parameters, converts the user's batch-first input to the kernels' layout
+(``packing.py``), draws the recurrent dropout masks, and wires layers and directions:
 
     layer 0 reads x; layer k reads layer k-1's output, [h_fwd, h_rev] when bidirectional.
     The reverse direction reads each sequence backwards within its own length and its
     outputs are put back in forward time, so out[:, t] is about step t in both halves.
 
 State layout follows PyTorch: index k = layer * num_directions + direction.
+
+Recurrent (variational) dropout, ``recurrent_dropout = p`` (Gal & Ghahramani 2016; Keras's
+``recurrent_dropout``): while training (``forward(..., rng=rng)``) each layer and direction
+draws ONE mask m (N, H) per sequence, keep ~ Bernoulli(1 - p), m = keep / (1 - p), and
+every step of that sequence uses it on the state going into the recurrent product only::
+
+    h_{t-1} W_h   becomes   (h_{t-1} * m) W_h          the state carried on is h_{t-1} itself
+
+so dh_{t-1} receives m times the gradient through that product and dW_h sums
+(h_{t-1} * m)^T da_t. The masks are drawn in the state's layout (L * dirs, N, H) and kept in
+the cache; without ``rng`` (evaluation) or with p = 0 nothing is drawn and m is None.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import _checks
+from rnnlab.layers.dropout import dropout_mask
 from rnnlab.layers.packing import PackedLayout
 
 
@@ -30,16 +42,27 @@ class CellKernel:
     """The functional core of one cell kind, and how its parameters are named.
 
     param_names: our names of (input weight (D, G*H), recurrent weight (H, G*H), bias (G*H,)),
-    which map to PyTorch's weight_ih, weight_hh, bias_ih + bias_hh.
-    gate_count: G, the number of H-wide blocks in the weights (1 for RNN, 4 for LSTM).
+    which map to PyTorch's weight_ih, weight_hh, bias_ih + bias_hh; and, for a cell that
+    multiplies the recurrent product of its last gate block by a gate before adding that
+    block's recurrent bias (the GRU's n = tanh(... + r * (h W_hn + b_hn))), a fourth name:
+    that bias (H,), PyTorch's bias_hh of the last block, which then cannot be summed into b.
+    gate_count: G, the number of H-wide blocks in the weights (1 RNN, 3 GRU, 4 LSTM).
     num_states: 1 (h) or 2 (h, c).
+    forward: (x, state0, weights, batch_sizes, mask) -> (h, state_T, cache); weights in
+    ``param_names`` order, mask (N, H) the recurrent dropout mask or None.
+    backward: (dh, dstate_T, cache) -> (dx, dstate0, grads), grads in ``param_names`` order.
     """
 
-    param_names: tuple[str, str, str]
+    param_names: tuple[str, ...]
     gate_count: int
     num_states: int
     forward: Callable
     backward: Callable
+
+    @property
+    def keeps_recurrent_bias(self) -> bool:
+        """True when the last gate block's recurrent bias is a parameter of its own (GRU)."""
+        return len(self.param_names) == 4
 
 
 @dataclass
@@ -51,13 +74,19 @@ class StackCache:
     reversal: Any
     caches: list[list[Any]]
     input_shape: tuple[int, int, int]
+    masks: np.ndarray | None = None  # (L * dirs, N, H) recurrent dropout masks, internal row order
 
 
 class RecurrentStack:
-    """Sizes, parameters and wiring shared by ``RNN`` and ``LSTM``; the maths is the kernel's."""
+    """Sizes, parameters and wiring shared by ``RNN``, ``LSTM`` and ``GRU``; the maths is the kernel's."""
 
-    def __init__(self, kernel, input_size, hidden_size, num_layers, bidirectional, rng, dtype):
+    def __init__(self, kernel, input_size, hidden_size, num_layers, bidirectional, rng, dtype,
+                 recurrent_dropout=0.0):
         self.kernel = kernel
+        if not isinstance(recurrent_dropout, (int, float, np.floating)) or isinstance(recurrent_dropout, bool) \
+                or not 0.0 <= recurrent_dropout < 1.0:
+            raise ValueError(f"recurrent_dropout must be a probability in [0, 1), got {recurrent_dropout!r}")
+        self.recurrent_dropout = float(recurrent_dropout)
         self.input_size = _checks.check_positive_int("input_size", input_size)
         self.hidden_size = _checks.check_positive_int("hidden_size", hidden_size)
         self.num_layers = _checks.check_positive_int("num_layers", num_layers)
@@ -102,13 +131,15 @@ class RecurrentStack:
 
     # ----- forward / backward ---------------------------------------------------------------
 
-    def forward(self, x, lengths=None, state=None):
+    def forward(self, x, lengths=None, state=None, rng=None):
         """x (N, T, D) -> out (N, T, H * num_directions), final state, cache.
 
         lengths (N,) in 1..T: steps past a sequence's length leave its state unchanged and
         output zeros, and the final state is the one at its own last step (PyTorch's packed
         sequence semantics). state: the initial state (zeros when None) in the layout of
-        ``state`` returned here; h for RNN, (h, c) for LSTM, each (L * dirs, N, H).
+        ``state`` returned here; h for RNN and GRU, (h, c) for LSTM, each (L * dirs, N, H).
+        rng: a ``np.random.Generator`` while training, from which the recurrent dropout
+        masks are drawn (nothing is drawn when ``recurrent_dropout`` is 0); None evaluates.
         """
         x = _checks.check_float_array(
             "x", x, ndim=3, dtype=self.dtype, shape=(None, None, self.input_size),
@@ -122,6 +153,10 @@ class RecurrentStack:
         batch_sizes = None if layout.is_full else layout.batch_sizes
         states0 = [layout.sort_state(s) for s in self._check_state("state", state, N)]
         reversal = layout.reversal_index() if self.bidirectional else None
+        masks = None
+        if rng is not None and self.recurrent_dropout > 0:
+            shape = (self.num_layers * self.num_directions, N, self.hidden_size)
+            masks = layout.sort_state(dropout_mask(shape, self.recurrent_dropout, rng, self.dtype))
 
         layer_input = layout.to_time_major(x)
         finals = [np.empty_like(states0[0]) for _ in states0]
@@ -133,7 +168,7 @@ class RecurrentStack:
                 cell_input = layer_input if direction == 0 else layout.reverse(layer_input, reversal)
                 h, state_T, cache = self.kernel.forward(
                     cell_input, tuple(s[k] for s in states0), self._weights(layer, direction),
-                    batch_sizes,
+                    batch_sizes, None if masks is None else masks[k],
                 )
                 outputs.append(h if direction == 0 else layout.reverse(h, reversal))
                 layer_caches.append(cache)
@@ -145,7 +180,7 @@ class RecurrentStack:
         out = layout.to_batch_first(layer_input)
         finals = [layout.unsort_state(s) for s in finals]
         state_out = finals[0] if self.kernel.num_states == 1 else tuple(finals)
-        return out, state_out, StackCache(layout, reversal, caches, x.shape)
+        return out, state_out, StackCache(layout, reversal, caches, x.shape, masks)
 
     def backward(self, dout, dstate, cache: StackCache):
         """Gradients of the loss given dout (N, T, H * dirs) and dstate on the final state
@@ -209,22 +244,29 @@ class RecurrentStack:
     # ----- PyTorch interop ------------------------------------------------------------------
 
     def torch_state_dict(self) -> dict[str, np.ndarray]:
-        """Our parameters named and shaped as torch.nn.RNN / nn.LSTM's state_dict.
+        """Our parameters named and shaped as torch.nn.RNN / nn.LSTM / nn.GRU's state_dict.
 
-        weight_ih = W_x^T, weight_hh = W_h^T, bias_ih = b, bias_hh = 0.
+        weight_ih = W_x^T, weight_hh = W_h^T, bias_ih = b, bias_hh = 0, except that a kept
+        recurrent bias (GRU's b_hn) is bias_hh's last block: torch computes exactly our sums.
         """
         sd = {}
+        H = self.hidden_size
         for layer, direction in self._cells():
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            W_in, W_rec, b = self._weights(layer, direction)
+            W_in, W_rec, b, *kept = self._weights(layer, direction)
             sd["weight_ih" + suffix] = W_in.T.copy()
             sd["weight_hh" + suffix] = W_rec.T.copy()
             sd["bias_ih" + suffix] = b.copy()
-            sd["bias_hh" + suffix] = np.zeros_like(b)
+            bias_hh = np.zeros_like(b)
+            if kept:
+                bias_hh[-H:] = kept[0]
+            sd["bias_hh" + suffix] = bias_hh
         return sd
 
     def load_torch_state_dict(self, sd) -> None:
-        """Load torch.nn.RNN / nn.LSTM weights (a dict of arrays); b = bias_ih + bias_hh.
+        """Load torch.nn.RNN / nn.LSTM / nn.GRU weights (a dict of arrays); b = bias_ih +
+        bias_hh, except for a kept recurrent bias (GRU's b_hn), which is bias_hh's last block
+        (and that block of b is bias_ih's alone).
 
         Every tensor is checked (present, shape, finite) before anything is changed.
         """
@@ -251,15 +293,21 @@ class RecurrentStack:
                 raise ValueError(f"state dict['{key}'] must be floating point, got {arr.dtype}")
             _checks.check_finite(f"state dict['{key}']", arr)
             arrays[key] = arr.astype(self.dtype)
+        H = self.hidden_size
         for layer, direction in self._cells():
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            n_in, n_rec, n_b = (self._name(n, layer, direction) for n in self.kernel.param_names)
+            n_in, n_rec, n_b, *n_kept = (self._name(n, layer, direction) for n in self.kernel.param_names)
             self.params[n_in] = np.ascontiguousarray(arrays["weight_ih" + suffix].T)
             self.params[n_rec] = np.ascontiguousarray(arrays["weight_hh" + suffix].T)
-            self.params[n_b] = arrays["bias_ih" + suffix] + arrays["bias_hh" + suffix]
+            bias_hh = arrays["bias_hh" + suffix].copy()
+            if n_kept:  # the last block's recurrent bias stays apart; the others sum into b
+                self.params[n_kept[0]] = bias_hh[-H:].copy()
+                bias_hh[-H:] = 0
+            self.params[n_b] = arrays["bias_ih" + suffix] + bias_hh
 
     def __repr__(self) -> str:
+        dropout = f", recurrent_dropout={self.recurrent_dropout:g}" if self.recurrent_dropout else ""
         return (
             f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
-            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dtype={self.dtype})"
+            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}{dropout}, dtype={self.dtype})"
         )

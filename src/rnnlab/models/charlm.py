@@ -4,7 +4,9 @@ Forward, for ids x (N, T) and targets y (N, T) (y[:, t] = the character after x[
 
     e       = E[x]                                  (N, T, Em)  character embeddings
     u       = dropout(e)
-    h, s_T  = RNN(u, state=s_0)                     (N, T, H);  s = (h, c) for the LSTM, each (L, N, H)
+    h, s_T  = RNN(u, state=s_0)                     (N, T, H);  s = (h, c) for the LSTM, h for the
+                                                    RNN and GRU, each (L, N, H); recurrent dropout
+                                                    masks drawn from the training rng
     z       = dropout(h)
     logits  = z W + b                               (N, T, V)
     loss    = -(1/(N T)) sum_{n,t} log softmax(logits[n, t])[y[n, t]]      nats per character
@@ -49,10 +51,12 @@ from rnnlab.models.parts import (
     LayerTrace,
     Trace,
     flat_params,
+    layer_state,
     linear_parameter_count,
     make_recurrent,
     prefixed,
     recurrent_parameter_count,
+    state_parts,
 )
 
 
@@ -78,25 +82,28 @@ class StreamBatch:
 
 
 class CharLM:
-    """Embedding -> stacked LSTM (or tanh RNN) -> linear -> softmax over the next character.
+    """Embedding -> stacked LSTM (or tanh RNN, GRU) -> linear -> softmax over the next character.
 
     ``loss_and_grads(batch, rng, carry)`` trains on one batch (x, y), both (N, T) int; ``carry``
     is None or {"h": (L, N, H)[, "c": (L, N, H)]} and the returned carry has that form.
     ``logits(x, state)`` is the deterministic forward used to evaluate and to sample.
 
     Parameter names: ``embed.E`` (V, Em), ``rnn.W_x_l{k}``/``rnn.W_h_l{k}``/``rnn.b_l{k}``
-    (LSTM; ``W_xh``, ``W_hh`` for the RNN), ``head.W`` (H, V), ``head.b`` (V,).
+    (LSTM, GRU, which also has ``rnn.b_hn_l{k}``; ``W_xh``, ``W_hh`` for the RNN), ``head.W``
+    (H, V), ``head.b`` (V,).
     """
 
     def __init__(self, *, vocab_size: int, embed: int, cell: str, hidden: int, layers: int,
-                 dropout: float, rng: np.random.Generator, state_reset: float = 0.0, dtype=np.float32):
+                 dropout: float, rng: np.random.Generator, state_reset: float = 0.0,
+                 recurrent_dropout: float = 0.0, dtype=np.float32):
         if not 0.0 <= state_reset <= 1.0:
             raise ValueError(f"state_reset must lie in [0, 1], got {state_reset}")
         self.cell = cell
         self.dropout = dropout
         self.state_reset = state_reset
         self.embed = Embedding(vocab_size, embed, rng=rng, dtype=dtype)
-        self.rnn = make_recurrent(cell, embed, hidden, layers, False, rng, dtype=dtype)
+        self.rnn = make_recurrent(cell, embed, hidden, layers, False, rng, dtype=dtype,
+                                  recurrent_dropout=recurrent_dropout)
         self.head = Linear(hidden, vocab_size, rng=rng, dtype=dtype)
         self.params = flat_params(embed=self.embed, rnn=self.rnn, head=self.head)
 
@@ -109,31 +116,33 @@ class CharLM:
     def carry_shapes(self, batch_size: int) -> dict[str, tuple[int, ...]]:
         """The shapes of the state carried from one training batch to the next."""
         shape = (self.rnn.num_layers, batch_size, self.rnn.hidden_size)
-        return {"h": shape, "c": shape} if self.cell == "lstm" else {"h": shape}
+        return {name: shape for name in self._state_names()}
 
-    # ----- the carried state: the layer's (h, c) tuple <-> a dict of named arrays ----------
+    # ----- the carried state: the layer's h or (h, c) <-> a dict of named arrays ------------
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("h", "c")[: self.rnn.kernel.num_states]
 
     def _state(self, carry: dict | None):
         if carry is None:
             return None
-        return (carry["h"], carry["c"]) if self.cell == "lstm" else carry["h"]
+        return layer_state(carry[name] for name in self._state_names())
 
     def _carry(self, state) -> dict[str, np.ndarray]:
-        if self.cell == "lstm":
-            return {"h": state[0], "c": state[1]}
-        return {"h": state}
+        return dict(zip(self._state_names(), state_parts(state), strict=True))
 
     # ----- forward / backward --------------------------------------------------------------
 
     def loss_and_grads(self, batch, rng, carry=None):
         """Mean cross-entropy (nats/char) of one batch, its gradients and the next carry.
 
-        ``rng`` draws the dropout masks and the state resets; None (or p = 0) draws nothing."""
+        ``rng`` draws the dropout masks (recurrent ones too) and the state resets; None (or
+        p = 0) draws nothing."""
         x, y = batch.x, batch.y
         carry = reset_streams(carry, self.state_reset, rng)
         e, embed_cache = self.embed.forward(x)  # (N, T, Em)
         u, mask_in = dropout_forward(e, self.dropout, rng)
-        h, state_T, rnn_cache = self.rnn.forward(u, state=self._state(carry))  # (N, T, H)
+        h, state_T, rnn_cache = self.rnn.forward(u, state=self._state(carry), rng=rng)  # (N, T, H)
         z, mask_out = dropout_forward(h, self.dropout, rng)
         logits, head_cache = self.head.forward(z)  # (N, T, V)
         loss, dlogits = softmax_cross_entropy(logits, y)

@@ -1,7 +1,7 @@
 """Many-to-one: a sequence in, one label out.
 
     x     = E[ids]            (N, T, E) word or character embeddings   (or numeric features (N, T, D))
-    out, state = RNN(dropout(x), lengths)
+    out, state = RNN(dropout(x), lengths)                              (recurrent dropout inside)
     z     = [h_T(forward), h_1(reverse)] of the last layer             (N, H * dirs)
             (pool="last", the lecture's many-to-one; or the mean or max of out over each
             sequence's own steps, pool="mean" / "max")
@@ -76,17 +76,18 @@ class ClassifierCache:
 
 
 class SequenceClassifier:
-    """Embedding (for token ids) or raw features -> RNN/LSTM -> final state -> softmax."""
+    """Embedding (for token ids) or raw features -> RNN/LSTM/GRU -> final state -> softmax."""
 
     def __init__(self, *, num_classes: int, cell: str, hidden: int, layers: int, bidirectional: bool,
                  dropout: float, rng: np.random.Generator, vocab_size: int | None = None,
-                 embed: int = 0, input_size: int | None = None, pool: str = "last", dtype=np.float32):
+                 embed: int = 0, input_size: int | None = None, pool: str = "last",
+                 recurrent_dropout: float = 0.0, dtype=np.float32):
         if pool not in ("last", "mean", "max"):
             raise ValueError(f"pool must be 'last', 'mean' or 'max', got {pool!r}")
         embedding = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype) if vocab_size else None
         width = embed if embedding else input_size
-        self._assemble(embedding, make_recurrent(cell, width, hidden, layers, bidirectional, rng, dtype),
-                       num_classes, dropout, pool, rng)
+        recurrent = make_recurrent(cell, width, hidden, layers, bidirectional, rng, dtype, recurrent_dropout)
+        self._assemble(embedding, recurrent, num_classes, dropout, pool, rng)
 
     @classmethod
     def reading(cls, layer, num_classes: int, rng: np.random.Generator) -> SequenceClassifier:
@@ -121,7 +122,7 @@ class SequenceClassifier:
         else:
             x, embed_cache = inputs, None
         x, mask_in = dropout_forward(x, self.dropout, rng)
-        out, state, rnn_cache = self.rnn.forward(x, lengths=lengths)
+        out, state, rnn_cache = self.rnn.forward(x, lengths=lengths, rng=rng)
         if self.pool == "last":
             z, pool_cache = final_hidden(self.rnn, state), None
         else:

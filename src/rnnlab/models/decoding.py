@@ -30,6 +30,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.models.parts import layer_state, state_parts
+
+
+def _rows(state, rows: np.ndarray):
+    """The decoder state (h, or (h, c)), each (L, N, H), of the given rows: (L, len(rows), H)."""
+    return layer_state(s[:, rows] for s in state_parts(state))
+
 
 def length_penalty(n: np.ndarray, alpha: float) -> np.ndarray:
     """lp(n) = ((5 + n) / 6) ** alpha, GNMT's length normalisation (1 for alpha = 0)."""
@@ -76,7 +83,7 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
     # every sentence's K slots start as copies of it; only slot 0 is live at first
     rows = np.repeat(np.arange(N), K)  # (N K,)
     memory = memory.take(rows)
-    state = tuple(s[:, rows] for s in state)
+    state = _rows(state, rows)
     scores = np.full((N, K), -np.inf)  # log p of each hypothesis
     scores[:, 0] = 0.0
     length = np.zeros((N, K), dtype=np.int64)  # tokens produced, <eos> included
@@ -103,7 +110,7 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
         length = np.where(was_finished, length[first, parent], t + 1)
         finished = was_finished | (token == eos_id)
         history = np.concatenate([history[first, parent], token[:, :, None]], axis=2)
-        state = tuple(s[:, (first * K + parent).reshape(-1)] for s in state)  # each survivor's state
+        state = _rows(state, (first * K + parent).reshape(-1))  # each survivor's state
         tokens = token.reshape(-1)
         if finished.all():
             break

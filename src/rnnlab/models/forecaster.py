@@ -1,7 +1,7 @@
 """Many-to-one regression: a window of a multivariate series in, one number out.
 
     x      (N, T, C)   the last T steps of C standardised input columns
-    out, state = RNN(dropout(x))                                     RNN or LSTM, any depth
+    out, state = RNN(dropout(x))                                     RNN, LSTM or GRU, any depth
     z      = [h_T(forward), h_1(reverse)] of the last layer          (N, H * dirs)
     u      = dropout(z) W + b                                        (N, 1) -> (N,)
     base   = x[:, T-1, k]   (output "change")  or  0  (output "level")          (N,)
@@ -84,11 +84,11 @@ class ForecasterCache:
 
 
 class Forecaster:
-    """Standardised window (N, T, C) -> RNN/LSTM -> final state -> one standardised value."""
+    """Standardised window (N, T, C) -> RNN/LSTM/GRU -> final state -> one standardised value."""
 
     def __init__(self, *, input_size: int, target_index: int, cell: str, hidden: int, layers: int,
                  bidirectional: bool, dropout: float, rng: np.random.Generator, output: str = "change",
-                 rnn_init: str = "uniform", dtype=np.float32):
+                 rnn_init: str = "uniform", recurrent_dropout: float = 0.0, dtype=np.float32):
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         if rnn_init not in RNN_INITS:
@@ -99,7 +99,8 @@ class Forecaster:
         self.output = output
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
-        self.rnn = make_recurrent(cell, input_size, hidden, layers, bidirectional, rng, dtype=dtype)
+        self.rnn = make_recurrent(cell, input_size, hidden, layers, bidirectional, rng, dtype=dtype,
+                                  recurrent_dropout=recurrent_dropout)
         if rnn_init == "uniform":
             bound = 1.0 / np.sqrt(hidden)
             for p in self.rnn.params.values():
@@ -122,7 +123,7 @@ class Forecaster:
 
     def _forward(self, x, rng) -> tuple[np.ndarray, ForecasterCache]:
         x_in, _ = dropout_forward(x, self.dropout, rng)  # the input has no parameters behind it
-        out, state, rnn_cache = self.rnn.forward(x_in)
+        out, state, rnn_cache = self.rnn.forward(x_in, rng=rng)
         z, mask_out = dropout_forward(final_hidden(self.rnn, state), self.dropout, rng)
         u, head_cache = self.head.forward(z)  # (N, 1)
         y_hat = self._base(x) + u[:, 0]  # (N,)

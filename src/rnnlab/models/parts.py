@@ -9,28 +9,34 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnlab.layers.gru import GRU
 from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.rnn import RNN
 
+CELLS = {"lstm": LSTM, "rnn": RNN, "gru": GRU}
+
 
 def make_recurrent(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool, rng,
-                   dtype=np.float32):
-    """An LSTM or RNN stack; ``dtype`` float64 is for finite-difference gradient checks."""
-    if cell == "lstm":
-        return LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
-    if cell == "rnn":
-        return RNN(input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng, dtype=dtype)
-    raise ValueError(f"cell must be 'lstm' or 'rnn', got {cell!r}")
+                   dtype=np.float32, recurrent_dropout: float = 0.0):
+    """An LSTM, tanh RNN or GRU stack; ``dtype`` float64 is for finite-difference gradient
+    checks. ``recurrent_dropout`` is drawn when the model passes its training rng to forward."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    return CELLS[cell](input_size, hidden, num_layers=layers, bidirectional=bidirectional, rng=rng, dtype=dtype,
+                       recurrent_dropout=recurrent_dropout)
 
 
-GATES = {"lstm": 4, "rnn": 1}
+GATES = {"lstm": 4, "rnn": 1, "gru": 3}
+KEPT_RECURRENT_BIASES = {"lstm": 0, "rnn": 0, "gru": 1}  # the GRU's b_hn (H,)
 
 
 def recurrent_parameter_count(cell: str, input_size: int, hidden: int, layers: int, bidirectional: bool) -> int:
     """The number of weights ``make_recurrent`` allocates, computed without allocating:
-    per layer and direction G H (D_k + H + 1), with D_0 = input_size, D_k = H * dirs."""
-    G, dirs = GATES[cell], 2 if bidirectional else 1
-    return sum(dirs * G * hidden * ((input_size if k == 0 else hidden * dirs) + hidden + 1) for k in range(layers))
+    per layer and direction G H (D_k + H + 1) + K H, with D_0 = input_size, D_k = H * dirs,
+    G gate blocks and K recurrent biases kept apart from b (the GRU's b_hn)."""
+    G, K, dirs = GATES[cell], KEPT_RECURRENT_BIASES[cell], 2 if bidirectional else 1
+    return sum(dirs * hidden * (G * ((input_size if k == 0 else hidden * dirs) + hidden + 1) + K)
+               for k in range(layers))
 
 
 def linear_parameter_count(in_features: int, out_features: int) -> int:
@@ -52,7 +58,7 @@ class LayerTrace:
     """One recurrent layer's run: the layer and the cache its forward returned (gates,
     states and inputs of every step, per layer and direction; see ``layers/stack.py``)."""
 
-    layer: object  # RNN or LSTM
+    layer: object  # RNN, LSTM or GRU
     cache: object  # StackCache
 
 
@@ -74,6 +80,17 @@ def final_hidden(recurrent, state) -> np.ndarray:
     h = state[0] if isinstance(state, tuple) else state
     dirs = recurrent.num_directions
     return np.concatenate(list(h[-dirs:]), axis=1)
+
+
+def state_parts(state) -> tuple[np.ndarray, ...]:
+    """A layer's state as a tuple of parts: (h,) for the RNN and GRU, (h, c) for the LSTM."""
+    return tuple(state) if isinstance(state, tuple) else (state,)
+
+
+def layer_state(parts):
+    """The inverse of ``state_parts``: the state in the layer's own form (h, or (h, c))."""
+    parts = tuple(parts)
+    return parts if len(parts) == 2 else parts[0]
 
 
 def final_hidden_backward(recurrent, state, dfeature: np.ndarray):

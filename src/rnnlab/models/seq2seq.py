@@ -1,5 +1,8 @@
 r"""Sequence to sequence: an encoder LSTM reads the source, a decoder LSTM writes the target.
 
+(Any cell of ``models/parts.py`` works, ``cell="lstm"`` by default: with a GRU or tanh RNN
+the state is h alone instead of (h, c), and the bridge joins just h.)
+
 A single LSTM emits one output per input, so "나는 학생이다" (2 words) cannot become "I am a
 student" (4). The lecture's answer: one LSTM *encodes* the source into its final state,
 a second one, started from that state, *decodes* the target word by word. Luong attention
@@ -17,7 +20,8 @@ feeding, its LSTM runs over the whole target in one call::
     (h_0, c_0) = join(h_T), join(c_T)                   (L, N, H)   join: per layer, the
                  forward and reverse final states side by side (the identity when
                  unidirectional; a bidirectional encoder uses H / 2 per direction, so its
-                 outputs and joined states are H wide as the decoder's: no parameters)
+                 outputs and joined states are H wide as the decoder's: no parameters);
+                 applied to each part of the state, h alone for a GRU or RNN
     decoder
     y      = dropout(E_tgt[tgt_in])                     (N, S, E)
     h_dec, _ = LSTM_dec(y, tgt_lengths, (h_0, c_0))     (N, S, H)   the lecture's design:
@@ -52,15 +56,17 @@ from rnnlab.layers.attention import LuongAttention
 from rnnlab.layers.dropout import dropout_backward, dropout_forward
 from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.linear import Linear
-from rnnlab.layers.lstm import LSTM
 from rnnlab.losses import log_softmax, softmax_cross_entropy
 from rnnlab.models.parts import (
     LayerTrace,
     Trace,
     flat_params,
+    layer_state,
     linear_parameter_count,
+    make_recurrent,
     prefixed,
     recurrent_parameter_count,
+    state_parts,
 )
 
 ATTENTION = ("none", "dot", "general")
@@ -98,7 +104,7 @@ class Seq2SeqBatch:
 @dataclass
 class EncoderCache:
     """What the encoder's backward needs: the source embedding's cache, the dropout mask on
-    x and the encoder LSTM's StackCache."""
+    x and the encoder's StackCache."""
 
     embed: object
     mask: np.ndarray | None
@@ -108,7 +114,7 @@ class EncoderCache:
 @dataclass
 class DecoderCache:
     """What the decoder's backward needs: the target embedding's cache, the dropout mask on
-    y, the decoder LSTM's StackCache, the attention's cache (None without attention) and the
+    y, the decoder's StackCache, the attention's cache (None without attention) and the
     dropout mask on z."""
 
     embed: object
@@ -141,12 +147,25 @@ def bridge_backward(ds: np.ndarray, dirs: int) -> np.ndarray:
     return ds.reshape(L, N, dirs, H // dirs).transpose(0, 2, 1, 3).reshape(L * dirs, N, H // dirs)
 
 
+def bridge_state(state, dirs: int):
+    """The encoder's final state -> the decoder's initial state: ``bridge`` on each part
+    (h, or h and c), in the layer's own form."""
+    return layer_state(bridge(s, dirs) for s in state_parts(state))
+
+
+def bridge_state_backward(dstate, dirs: int):
+    """The gradient on the decoder's initial state -> on the encoder's final state."""
+    return layer_state(bridge_backward(ds, dirs) for ds in state_parts(dstate))
+
+
 class Seq2Seq:
-    """Embedding + (bi)LSTM encoder -> bridge -> embedding + LSTM decoder -> [attention] -> softmax."""
+    """Embedding + (bi)LSTM encoder -> bridge -> embedding + LSTM decoder -> [attention] -> softmax
+    (``cell`` "lstm", "gru" or "rnn" for both recurrent layers)."""
 
     def __init__(self, *, src_vocab: int, tgt_vocab: int, embed: int, hidden: int, layers: int = 1,
                  bidirectional: bool = False, attention: str = "general", dropout: float = 0.0,
-                 rng: np.random.Generator, dtype=np.float32):
+                 rng: np.random.Generator, cell: str = "lstm", recurrent_dropout: float = 0.0,
+                 dtype=np.float32):
         if attention not in ATTENTION:
             raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, got {attention!r}")
         self.dirs = 2 if bidirectional else 1
@@ -154,9 +173,10 @@ class Seq2Seq:
             raise ValueError(f"hidden must be even with a bidirectional encoder (H / 2 per direction), got {hidden}")
         self.dropout = dropout
         self.src_embed = Embedding(src_vocab, embed, padding_idx=0, rng=rng, dtype=dtype)
-        self.encoder = LSTM(embed, hidden // self.dirs, layers, bidirectional, rng=rng, dtype=dtype)
+        self.encoder = make_recurrent(cell, embed, hidden // self.dirs, layers, bidirectional, rng, dtype,
+                                      recurrent_dropout)
         self.tgt_embed = Embedding(tgt_vocab, embed, padding_idx=0, rng=rng, dtype=dtype)
-        self.decoder = LSTM(embed, hidden, layers, False, rng=rng, dtype=dtype)
+        self.decoder = make_recurrent(cell, embed, hidden, layers, False, rng, dtype, recurrent_dropout)
         self.attention = None if attention == "none" else LuongAttention(hidden, attention, rng=rng, dtype=dtype)
         self.head = Linear(hidden, tgt_vocab, rng=rng, dtype=dtype)
         parts = {"src_embed": self.src_embed, "encoder": self.encoder, "tgt_embed": self.tgt_embed,
@@ -167,25 +187,26 @@ class Seq2Seq:
 
     @staticmethod
     def parameter_count(*, src_vocab, tgt_vocab, embed, hidden, layers=1, bidirectional=False,
-                        attention="general", **_) -> int:
+                        attention="general", cell="lstm", **_) -> int:
         """The number of weights ``__init__`` allocates with these options (nothing allocated)."""
         dirs = 2 if bidirectional else 1
         attention_count = {"none": 0, "dot": 0, "general": hidden * hidden}[attention]
         if attention != "none":
             attention_count += linear_parameter_count(2 * hidden, hidden)
         return ((src_vocab + tgt_vocab) * embed
-                + recurrent_parameter_count("lstm", embed, hidden // dirs, layers, bidirectional)
-                + recurrent_parameter_count("lstm", embed, hidden, layers, False)
+                + recurrent_parameter_count(cell, embed, hidden // dirs, layers, bidirectional)
+                + recurrent_parameter_count(cell, embed, hidden, layers, False)
                 + attention_count + linear_parameter_count(hidden, tgt_vocab))
 
     # ----- forward ------------------------------------------------------------------------
 
     def encode(self, src, src_lengths, rng=None):
-        """src (N, T), src_lengths (N,) -> Memory, the decoder's initial state (h_0, c_0), cache."""
+        """src (N, T), src_lengths (N,) -> Memory, the decoder's initial state ((h_0, c_0), or
+        h_0 for a GRU or RNN), cache."""
         x, embed_cache = self.src_embed.forward(src)
         x, mask_x = dropout_forward(x, self.dropout, rng)
-        h_enc, (h_T, c_T), encoder_cache = self.encoder.forward(x, lengths=src_lengths)
-        state0 = (bridge(h_T, self.dirs), bridge(c_T, self.dirs))
+        h_enc, state_T, encoder_cache = self.encoder.forward(x, lengths=src_lengths, rng=rng)
+        state0 = bridge_state(state_T, self.dirs)
         return Memory(h_enc, np.asarray(src_lengths)), state0, EncoderCache(embed_cache, mask_x, encoder_cache)
 
     def decode(self, tgt_in, tgt_lengths, state0, memory: Memory, rng=None):
@@ -193,7 +214,7 @@ class Seq2Seq:
         the decoder's final state, cache."""
         y, embed_cache = self.tgt_embed.forward(tgt_in)
         y, mask_y = dropout_forward(y, self.dropout, rng)
-        h_dec, state, decoder_cache = self.decoder.forward(y, lengths=tgt_lengths, state=state0)
+        h_dec, state, decoder_cache = self.decoder.forward(y, lengths=tgt_lengths, state=state0, rng=rng)
         if self.attention is None:
             z, attention_cache = h_dec, None
         else:
@@ -238,11 +259,11 @@ class Seq2Seq:
             dh_dec, dh_enc, attention_grads = self.attention.backward(dz, dec.attention)
             grads.update(prefixed("attention", attention_grads))
         # decoder: BPTT over the target; its final state was not used
-        dy, (dh_0, dc_0), decoder_grads = self.decoder.backward(dh_dec, None, dec.decoder)
+        dy, dstate0, decoder_grads = self.decoder.backward(dh_dec, None, dec.decoder)
         grads.update(prefixed("decoder", decoder_grads))
         grads.update(prefixed("tgt_embed", self.tgt_embed.backward(dropout_backward(dy, dec.mask), dec.embed)))
         # bridge: the decoder's initial state is the encoder's final state
-        dstate_T = (bridge_backward(dh_0, self.dirs), bridge_backward(dc_0, self.dirs))
+        dstate_T = bridge_state_backward(dstate0, self.dirs)
         # encoder: BPTT over the source, from its outputs (attention) and its final state
         dx, _, encoder_grads = self.encoder.backward(dh_enc, dstate_T, enc.encoder)
         grads.update(prefixed("encoder", encoder_grads))

@@ -129,16 +129,16 @@ class Tagger:
     def __init__(self, *, vocab_size: int, num_chars: int, num_tags: int, embed: int, char_embed: int,
                  char_hidden: int, cell: str, hidden: int, layers: int, bidirectional: bool,
                  dropout: float, rng: np.random.Generator, word_dropout: float | np.ndarray = 0.0,
-                 unk_id: int = 1, dtype=np.float32):
+                 unk_id: int = 1, recurrent_dropout: float = 0.0, dtype=np.float32):
         """``word_dropout``: one probability for every word, or a table (V,) of one per word id."""
         self.dropout = dropout
         self.p_word = word_dropout
         self.unk_id = unk_id
         self.word_embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype)
         self.char_embed = Embedding(num_chars, char_embed, padding_idx=0, rng=rng, dtype=dtype)
-        self.char_rnn = make_recurrent(cell, char_embed, char_hidden, 1, True, rng, dtype)
+        self.char_rnn = make_recurrent(cell, char_embed, char_hidden, 1, True, rng, dtype, recurrent_dropout)
         self.rnn = make_recurrent(cell, embed + self.char_rnn.output_size, hidden, layers, bidirectional,
-                                  rng, dtype)
+                                  rng, dtype, recurrent_dropout)
         self.head = Linear(self.rnn.output_size, num_tags, rng=rng, dtype=dtype)
         self.params = flat_params(word_embed=self.word_embed, char_embed=self.char_embed,
                                   char_rnn=self.char_rnn, rnn=self.rnn, head=self.head)
@@ -156,7 +156,7 @@ class Tagger:
     def _forward(self, batch: TagBatch, rng):
         # characters -> one vector per distinct form of the batch
         c, char_embed_cache = self.char_embed.forward(batch.chars)  # (U, L, Cc)
-        char_out, char_state, char_rnn_cache = self.char_rnn.forward(c, lengths=batch.char_lengths)
+        char_out, char_state, char_rnn_cache = self.char_rnn.forward(c, lengths=batch.char_lengths, rng=rng)
         w = final_hidden(self.char_rnn, char_state)  # (U, 2Hc)
         # every position reads its form's vector: a lookup in a table of U rows
         f, gather_cache = embedding_forward(batch.form_index, w)  # (N, T, 2Hc)
@@ -166,7 +166,7 @@ class Tagger:
         e, word_embed_cache = self.word_embed.forward(ids)  # (N, T, E)
         # sentence
         x, mask_in = dropout_forward(np.concatenate([e, f], axis=2), self.dropout, rng)
-        h, _, rnn_cache = self.rnn.forward(x, lengths=batch.lengths)  # (N, T, H * dirs)
+        h, _, rnn_cache = self.rnn.forward(x, lengths=batch.lengths, rng=rng)  # (N, T, H * dirs)
         h, mask_out = dropout_forward(h, self.dropout, rng)
         logits, head_cache = self.head.forward(h)  # (N, T, K)
         return logits, TaggerCache(char_embed_cache, char_out.shape, char_state, char_rnn_cache, gather_cache,

@@ -31,12 +31,15 @@ else:  # pragma: no cover - Python 3.10
 class TrainConfig:
     """Options every task has."""
 
-    cell: str = option("lstm", "recurrent cell", ("lstm", "rnn"))
+    cell: str = option("lstm", "recurrent cell", ("lstm", "rnn", "gru"))
     hidden: int = option(128, "hidden size H of each recurrent layer", at_least=1)
     layers: int = option(1, "number of stacked recurrent layers", at_least=1)
     bidirectional: bool = option(False, "also read each sequence backwards")
     dropout: float = option(0.0, "dropout probability on the recurrent layers' inputs and outputs",
                             at_least=0.0, below=1.0)
+    recurrent_dropout: float = option(0.0, "variational dropout probability on h_{t-1} in each recurrent layer's "
+                                      "recurrent product: one mask per sequence, the same at every step",
+                                      at_least=0.0, below=1.0)
     epochs: int = option(10, "maximum number of passes over the training data", at_least=1)
     batch_size: int = option(32, "sequences per minibatch", at_least=1)
     lr: float = option(1e-3, "Adam learning rate", above=0.0)

@@ -149,7 +149,8 @@ class ClassifyTask:
         """The model's constructor arguments (all but rng), from the config and the data."""
         c, m = self.config, self.meta
         common = dict(num_classes=len(m["labels"]["tokens"]), cell=c.cell, hidden=c.hidden, layers=c.layers,
-                      bidirectional=c.bidirectional, dropout=c.dropout, pool=c.pool)
+                      bidirectional=c.bidirectional, dropout=c.dropout, pool=c.pool,
+                      recurrent_dropout=c.recurrent_dropout)
         if m["kind"] == "ts":
             return dict(input_size=m["input_size"], **common)
         return dict(vocab_size=len(m["vocab"]["tokens"]), embed=c.embed, **common)

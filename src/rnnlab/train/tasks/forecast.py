@@ -185,7 +185,8 @@ class ForecastTask:
         c = self.config
         return dict(input_size=len(self.meta["inputs"]), target_index=self.meta["target_index"],
                     cell=c.cell, hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
-                    dropout=c.dropout, output=c.output, rnn_init=c.rnn_init)
+                    dropout=c.dropout, output=c.output, rnn_init=c.rnn_init,
+                    recurrent_dropout=c.recurrent_dropout)
 
     def parameter_count(self) -> int:
         return Forecaster.parameter_count(**self.model_options())

@@ -152,7 +152,8 @@ class LanguageModelTask:
         """The model's constructor arguments (all but rng), from the config and the data."""
         c = self.config
         return dict(vocab_size=len(self.meta["chars"]), embed=c.embed, cell=c.cell, hidden=c.hidden,
-                    layers=c.layers, dropout=c.dropout, state_reset=c.state_reset)
+                    layers=c.layers, dropout=c.dropout, state_reset=c.state_reset,
+                    recurrent_dropout=c.recurrent_dropout)
 
     def parameter_count(self) -> int:
         return CharLM.parameter_count(**self.model_options())

@@ -177,7 +177,8 @@ class TagTask:
         return dict(vocab_size=len(m["words"]["tokens"]), num_chars=len(m["chars"]["tokens"]),
                     num_tags=len(m["tags"]["tokens"]), embed=c.embed, char_embed=c.char_embed,
                     char_hidden=c.char_hidden, cell=c.cell, hidden=c.hidden, layers=c.layers,
-                    bidirectional=c.bidirectional, dropout=c.dropout)
+                    bidirectional=c.bidirectional, dropout=c.dropout,
+                    recurrent_dropout=c.recurrent_dropout)
 
     def parameter_count(self) -> int:
         return Tagger.parameter_count(**self.model_options())

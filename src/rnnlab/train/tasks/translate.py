@@ -1,4 +1,4 @@
-"""``rnnlab train translate``: sentence pairs -> an encoder-decoder LSTM with attention, BLEU.
+"""``rnnlab train translate``: sentence pairs -> an encoder-decoder LSTM (or GRU, RNN) with attention, BLEU.
 
 Data: one TSV file of sentence pairs, no header (UTF-8, ``.gz`` read too). ``src_col`` and
 ``tgt_col`` name the 0-based columns: ``eng_fra_tatoeba/fra.txt.gz`` is ``english \\t french``
@@ -78,8 +78,6 @@ class TranslateConfig(TrainConfig):
         super().validate()
         if not self.data:
             raise ConfigError("option data must name a TSV file of sentence pairs")
-        if self.cell != "lstm":
-            raise ConfigError(f"option cell must be lstm for translate, got {self.cell!r}")
         if self.src_col == self.tgt_col:
             raise ConfigError(f"options src_col and tgt_col must be two different columns, "
                               f"got {self.src_col} and {self.tgt_col}")
@@ -126,7 +124,7 @@ def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
 
 
 class TranslateTask:
-    """translate sentences with an encoder-decoder LSTM (attention, beam search), from TSV pairs"""
+    """translate sentences with an encoder-decoder LSTM, GRU or RNN (attention, beam search), from TSV pairs"""
 
     name = "translate"
     metric = "bleu"
@@ -200,7 +198,8 @@ class TranslateTask:
         c = self.config
         return dict(src_vocab=len(self.src_vocab), tgt_vocab=len(self.tgt_vocab), embed=c.embed,
                     hidden=c.hidden, layers=c.layers, bidirectional=c.bidirectional,
-                    attention=c.attention, dropout=c.dropout)
+                    attention=c.attention, dropout=c.dropout, cell=c.cell,
+                    recurrent_dropout=c.recurrent_dropout)
 
     def parameter_count(self) -> int:
         return Seq2Seq.parameter_count(**self.model_options())
