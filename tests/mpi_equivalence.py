@@ -4,7 +4,8 @@ For every task, on small real data with its randomness on (dropout, word dropout
 resets), float64 models take the same steps twice: data-parallel over the K ranks
 (``MPIWorkers``), and on each rank alone over the whole batches (``Workers``). Rank 0
 writes, per task, the largest difference between the two sets of weights after the steps.
-Batch sizes are chosen so that shards are uneven, and one task has a batch smaller than K.
+Batch sizes are chosen so that shards are uneven, and one task has a batch smaller than K;
+recurrent dropout is on in two of them (one with a GRU).
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def _tasks(tmp: Path) -> dict:
         "classify": {"train": str(jv / "JapaneseVowels_TRAIN.ts"), "test": str(jv / "JapaneseVowels_TEST.ts"),
                      "hidden": 6, "batch_size": 7, "dropout": 0.3},
         "lm": {"data": str(text), "hidden": 8, "embed": 5, "seq_len": 12, "batch_size": 5, "dropout": 0.2,
-               "state_reset": 0.3},
+               "state_reset": 0.3, "recurrent_dropout": 0.2, "cell": "gru"},
         "tag": {"train": str(tmp / "train.conllu"), "dev": str(tmp / "dev.conllu"), "test": str(tmp / "test.conllu"),
                 "hidden": 6, "embed": 5, "char_embed": 3, "char_hidden": 3, "batch_size": 9, "dropout": 0.2,
-                "word_dropout": 0.5},
+                "word_dropout": 0.5, "recurrent_dropout": 0.3},
         "forecast": {"data": str(DATA / "weather" / "seattle-weather.csv"), "target": "temp_max", "window": 5,
                      "hidden": 6, "batch_size": 1, "dropout": 0.2},  # one row: fewer rows than ranks
         "translate": {"data": str(tmp / "pairs.tsv"), "src_col": 1, "tgt_col": 0, "src_tokens": "char",

@@ -155,8 +155,11 @@ class RecurrentStack:
         reversal = layout.reversal_index() if self.bidirectional else None
         masks = None
         if rng is not None and self.recurrent_dropout > 0:
-            shape = (self.num_layers * self.num_directions, N, self.hidden_size)
-            masks = layout.sort_state(dropout_mask(shape, self.recurrent_dropout, rng, self.dtype))
+            # drawn sequence-major, (N, L * dirs, H), so a sequence's masks are its own rows of the
+            # draw (a data-parallel shard draws the whole batch and keeps its rows: train/parallel.py)
+            shape = (N, self.num_layers * self.num_directions, self.hidden_size)
+            drawn = dropout_mask(shape, self.recurrent_dropout, rng, self.dtype).transpose(1, 0, 2)
+            masks = layout.sort_state(np.ascontiguousarray(drawn))
 
         layer_input = layout.to_time_major(x)
         finals = [np.empty_like(states0[0]) for _ in states0]

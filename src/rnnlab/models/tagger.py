@@ -136,7 +136,9 @@ class Tagger:
         self.unk_id = unk_id
         self.word_embed = Embedding(vocab_size, embed, padding_idx=0, rng=rng, dtype=dtype)
         self.char_embed = Embedding(num_chars, char_embed, padding_idx=0, rng=rng, dtype=dtype)
-        self.char_rnn = make_recurrent(cell, char_embed, char_hidden, 1, True, rng, dtype, recurrent_dropout)
+        # the character RNN reads each distinct form of the batch once, so it has no dropout of
+        # its own (a mask per form would be shared by every sentence that uses the word)
+        self.char_rnn = make_recurrent(cell, char_embed, char_hidden, 1, True, rng, dtype)
         self.rnn = make_recurrent(cell, embed + self.char_rnn.output_size, hidden, layers, bidirectional,
                                   rng, dtype, recurrent_dropout)
         self.head = Linear(self.rnn.output_size, num_tags, rng=rng, dtype=dtype)
