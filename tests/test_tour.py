@@ -15,12 +15,15 @@ from rnnlab.analysis.gradients import hidden_state_gradients, kernel_cache
 from rnnlab.cli import main
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqBatch
 from rnnlab.optim import SGD
-from rnnlab.tour import s1_order, s2_shared, s4_vanishing, s5_gates, s6_seq2seq
+from rnnlab.tour import korean_grammar, s1_order, s2_shared, s4_vanishing, s5_gates, s6_seq2seq
 from rnnlab.tour.blas import _openblas, blas_threads
 from rnnlab.tour.nets import MLP, AlignedTagger
 from rnnlab.tour.runner import SECTIONS
 from rnnlab.tour.steps import train_steps
+from rnnlab.train.run import load_run
+from rnnlab.train.tasks.translate import TranslateTask
 
 # ----------------------------------------------------------------------------------------
 # dL/dh_t replayed from the cache equals what the layer's own backward gives
@@ -212,11 +215,62 @@ def test_marker_task_targets_follow_the_marker():
     assert np.all((ids == s5_gates.MARKER).sum(axis=1) == 1)
 
 
-def test_reverse_task_answers_are_shorter_and_reversed():
-    src, lengths, answers = s6_seq2seq.reverse_task(np.random.default_rng(8), 200)
-    for row, length, answer in zip(src, lengths, answers):
-        letters = [i - 2 for i in row[:length] if i >= 2]
-        assert answer == letters[::-1] and 1 <= len(answer) < length
+def test_the_grammar_translates_by_the_rules():
+    """Particles by the noun's last sound, am / is / are, a / an, plurals, eats, the past,
+    the registers; and the lecture's sentences are among its sentences."""
+    pairs = {ko: en for ko, en, _ in korean_grammar.grammar()}
+    expected = {"나는 사과를 먹는다": "i eat an apple", "그는 사과를 먹는다": "he eats an apple",
+                "그녀가 물을 마셨다": "she drank water", "우리는 학생이었습니다": "we were students",
+                "저는 의사예요": "i am a doctor", "제가 학생이에요": "i am a student",
+                "그들이 아이예요": "they are children", "너는 배우이다": "you are an actor",
+                "내가 책을 읽었다": "i read a book", "그는 책을 좋아해요": "he likes books",
+                "그녀는 행복합니다": "she is happy", "우리가 바빴어요": "we were busy",
+                "그들은 시계를 좋아한다": "they like watches", "네가 빵을 만들었다": "you made bread",
+                **dict(s6_seq2seq.LECTURE)}
+    assert {ko: pairs.get(ko) for ko in expected} == expected
+    for unspoken in ("저는 학생이다", "나는 학생입니다", "너는 학생이에요", "나가 학생이다", "나는 사과을 먹는다"):
+        assert unspoken not in pairs
+    assert len(pairs) == len(korean_grammar.grammar())  # one translation per sentence
+
+
+def test_translating_the_grammar_needs_reordering_and_other_lengths():
+    """Object-verb sentences put the verb last in Korean and second in English; copula and
+    adjective sentences are always longer in English than in Korean tokens."""
+    verbs = {}
+    for ko, en, kind in korean_grammar.grammar():
+        ko_words, en_words = ko.split(), en.split()
+        if kind == "object-verb":
+            assert len(ko_words) == 3
+            verbs.setdefault(ko_words[2], set()).add(en_words[1].removesuffix("s"))
+        else:
+            assert len(en_words) > len(ko_words) == 2
+    # the Korean verb, read last, says which English verb comes second (eats / eat alike)
+    assert len(verbs) == 6 * len(korean_grammar.VERBS) and all(len(words) == 1 for words in verbs.values())
+
+
+def test_lecture_sentences_are_held_out_but_every_word_of_them_is_seen(tmp_path, monkeypatch):
+    task, kept = s6_seq2seq.prepare_task(np.random.default_rng(0), tmp_path)
+    lines = (tmp_path / "corpus.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(kept) > 2000
+    sources = [line.split("\t")[0] for line in lines]
+    for korean, english in s6_seq2seq.LECTURE:
+        assert korean not in sources
+        assert all(word in task.src_vocab for word in korean.split())  # built from train only
+        assert all(word in task.tgt_vocab for word in english.split())
+    with pytest.raises(RuntimeError, match="is in the training corpus"):
+        s6_seq2seq.check_held_out(task, [*sources, s6_seq2seq.SENTENCE])
+    monkeypatch.setattr(s6_seq2seq, "LECTURE", (("나는 고양이이다", "i am a cat"),))
+    with pytest.raises(RuntimeError, match="never occur in training"):
+        s6_seq2seq.check_held_out(task, sources)
+
+
+def test_aligned_targets_are_the_answer_cut_at_the_input_length():
+    src = np.array([[4, 5, 0], [4, 6, 7]])
+    tgt_out = np.array([[8, 9, 10, 11, 3], [8, 12, 3, 0, 0]])  # 4 words + <eos>; 2 words + <eos>
+    batch = Seq2SeqBatch(src, np.array([2, 3]), np.zeros_like(tgt_out), tgt_out, np.array([5, 3]))
+    ids, lengths, y, mask = s6_seq2seq.aligned_batch(batch)
+    np.testing.assert_array_equal(y, [[8, 9, 0], [8, 12, 3]])
+    np.testing.assert_array_equal(mask, [[True, True, False], [True, True, True]])
 
 
 # ----------------------------------------------------------------------------------------
@@ -277,6 +331,33 @@ def test_vanishing_section_measures_the_gru_beside_the_rnn_and_the_lstm(quick_to
     assert f"GRU k = {numbers['gru_solved_up_to']} (of" in page
     assert "one gate playing forget and input at once (f = z, i = 1 - z)" in page
     assert numbers["gru_grad_ratio_h0_init"] >= s4_vanishing.MIN_GRAD_RATIO_FACTOR * numbers["rnn_grad_ratio_h0_init"]
+
+
+def test_section_6_verdict_is_computed_from_its_numbers(quick_tour):
+    """The page states the bar the code checks, the lecture's sentence and both models' answers."""
+    record = json.loads((quick_tour / "numbers.json").read_text())
+    section = record["sections"]["s6_seq2seq"]
+    numbers, page = section["numbers"], (quick_tour / "report.html").read_text()
+    assert f"Seq2Seq held-out exact match at least {s6_seq2seq.MIN_EXACT_MATCH:g}" in page
+    assert f"Held-out exact match: Seq2Seq {numbers['seq2seq_exact_match']:.3f}" in page
+    expected = (numbers["seq2seq_exact_match"] >= s6_seq2seq.MIN_EXACT_MATCH
+                and numbers["seq2seq_sentence_right_greedy"] == numbers["seq2seq_sentence_right_beam"] == 1
+                and numbers["aligned_sentence_words"] <= numbers["sentence_tokens"])
+    assert section["holds"] == expected
+    assert numbers["sentence_tokens"] == 2 and numbers["seq2seq_sentence_words"] == 4
+
+
+def test_quick_tour_saves_a_translator_that_rnnlab_translate_and_inspect_load(quick_tour, capsys, tmp_path):
+    run = quick_tour / s6_seq2seq.RUN_DIR
+    task, model = load_run(run)
+    assert isinstance(task, TranslateTask) and isinstance(model, Seq2Seq)
+    assert task.config.attention == "none" and model.attention is None
+    assert task.config.data == str(run / "corpus.tsv")
+    capsys.readouterr()
+    assert main(["translate", str(run), s6_seq2seq.SENTENCE]) == 0
+    assert capsys.readouterr().out == s6_seq2seq.ANSWER + "\n"
+    assert main(["inspect", str(run), "--input", s6_seq2seq.SENTENCE, "--out", str(tmp_path / "inspect")]) == 0
+    assert (tmp_path / "inspect" / "index.html").is_file()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

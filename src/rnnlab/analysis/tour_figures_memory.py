@@ -1,4 +1,5 @@
-"""Figures of the lecture tour, sections 5-7: LSTM gates, Seq2Seq, weather.
+"""Figures of the lecture tour, sections 5 and 7: LSTM gates, weather (``tour_figures_seq2seq.py``
+draws section 6).
 
 Same conventions as ``tour_figures.py``: one PNG per call, titles, axis labels with units,
 about 1000 px wide.
@@ -81,24 +82,6 @@ def forget_products(path: Path, survival: np.ndarray, memory: np.ndarray, others
     ax_all.set(title="All held-out sequences (band: 10-90%)", xlabel="steps since the stored symbol, d",
                ylabel=r"$f_{s+1} \cdots f_{s+d}$ (fraction of $c_s$ kept)", ylim=(0, 1.05))
     ax_all.legend(loc="center right", fontsize=8)
-    save(fig, path)
-
-
-def seq2seq_curves(path: Path, curves: dict, answer_lengths: np.ndarray, exact_by_length: dict) -> None:
-    """Section 6: exact match against training step; exact match against answer length."""
-    fig, (ax_c, ax_l) = plt.subplots(1, 2, figsize=(11, 3.9))
-    for (label, curve), colour in zip(curves.items(), (COLOURS["rnn"], COLOURS["lstm"])):
-        ax_c.plot(curve.eval_steps, curve.scores, marker="o", ms=3, color=colour, label=label)
-    ax_c.set(title="Reverse the letters, drop the blanks", xlabel="training step (batches of 64)",
-             ylabel="held-out exact match", ylim=(-0.02, 1.02))
-    ax_c.legend()
-    width = 0.4
-    for k, (name, colour) in enumerate((("aligned", COLOURS["rnn"]), ("seq2seq", COLOURS["lstm"]))):
-        ax_l.bar(answer_lengths + (k - 0.5) * width, exact_by_length[name], width, color=colour,
-                 label={"aligned": "one output per input", "seq2seq": "Seq2Seq"}[name])
-    ax_l.set(title="After training, by answer length", xlabel="answer length (letters)",
-             ylabel="held-out exact match", ylim=(0, 1.02), xticks=answer_lengths)
-    ax_l.legend()
     save(fig, path)
 
 
