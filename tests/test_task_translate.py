@@ -81,6 +81,8 @@ def test_translate_a_sentence_or_standard_input_and_predict_a_file(run, tmp_path
     assert main(["predict", str(run), str(tmp_path / "in.txt")]) == 0
     predicted = capsys.readouterr().out.splitlines()
     assert predicted[0] == one[0] and predicted[1] == ""  # predict uses the run's beam, as translate
+    assert main(["translate", str(run), "--beam", "1", "I am a student."]) == 0  # the option before the sentence
+    assert capsys.readouterr().out.splitlines() == [out[0]]
 
 
 def test_a_long_sentence_is_cut_with_a_note_and_an_empty_one_is_refused(run, capsys):

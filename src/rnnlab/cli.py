@@ -378,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the command itself, not a caller in this process (tests): see memory.py
         keep_freed_memory()  # warm reuse of big arrays between training steps
     parser = build_parser()
-    args = parser.parse_args(_recipe_names_its_task(sys.argv[1:] if argv is None else argv))
+    args, extra = parser.parse_known_args(_recipe_names_its_task(sys.argv[1:] if argv is None else argv))
+    if extra and args.command == "translate" and args.sentence is None and len(extra) == 1 \
+            and not extra[0].startswith("-"):
+        args.sentence = extra[0]  # translate DIR --beam 5 "sentence": argparse leaves it over
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0
