@@ -32,20 +32,40 @@ SHAPES = [(50, 32, 64, 128), (100, 64, 256, 256), (35, 20, 650, 650), (200, 1, 3
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
-def median_seconds(fn, repeat: int, min_time: float = 0.2) -> float:
-    """Median wall time of fn() over `repeat` rounds, each round long enough to time."""
+def calibrated(fn, min_time: float = 0.2):
+    """fn as a timed round: warmed up, repeated often enough to take about ``min_time``;
+    calling the result returns the seconds of one call."""
     fn()  # warm up (allocations, BLAS threads)
     start = time.perf_counter()
     fn()
-    once = time.perf_counter() - start
-    inner = max(1, int(min_time / max(once, 1e-6)))
-    rounds = []
-    for _ in range(repeat):
+    inner = max(1, int(min_time / max(time.perf_counter() - start, 1e-6)))
+
+    def one_round() -> float:
         start = time.perf_counter()
         for _ in range(inner):
             fn()
-        rounds.append((time.perf_counter() - start) / inner)
-    return float(np.median(rounds))
+        return (time.perf_counter() - start) / inner
+
+    return one_round
+
+
+def interleaved(fns: dict, repeat: int, pause: float) -> dict[str, list[float]]:
+    """Rounds of every function in turn (A B C A B C ...), each after ``pause`` seconds of rest,
+    so that neither implementation always runs right after the other, and OpenBLAS's worker
+    threads, which spin for a while after NumPy's last call, have stopped before torch runs."""
+    rounds = {name: calibrated(fn) for name, fn in fns.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, one_round in rounds.items():
+            time.sleep(pause)
+            times[name].append(one_round())
+    return times
+
+
+def summary(times: list[float]) -> str:
+    """median [min-max] in ms."""
+    ms = 1e3 * np.asarray(times)
+    return f"{np.median(ms):8.2f} [{ms.min():.1f}-{ms.max():.1f}]"
 
 
 def ours(cell: str, T, N, D, H, x, dout):
@@ -108,7 +128,8 @@ def torch_fns(torch, cell: str, T, N, D, H, x, dout):
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cell", choices=[*CELLS, "all"], default="all")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before every timed round")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     # the same allocator setting for both implementations: freed blocks are reused warm
@@ -122,11 +143,8 @@ def main(argv=None) -> list[dict]:
         print("torch not installed: printing rnnlab's times only")
 
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") +
-          f", {platform.processor() or platform.machine()}, float32, median of {args.repeat}, {allocator}")
-    header = (f"{'cell':5} {'T,N,D,H':>18} {'train ms':>9} {'torch':>9} {'ratio':>6}   {'infer ms':>9} "
-              f"{'torch':>9} {'ratio':>6}   {'GEMM floor ms':>13} {'floor/torch':>11}")
-    print(header)
-    print("-" * len(header))
+          f", {platform.processor() or platform.machine()}, float32, median [min-max] of {args.repeat} "
+          f"interleaved rounds, {args.pause} s pause before each, {allocator}")
     rows = []
     cells = list(CELLS) if args.cell == "all" else [args.cell]
     for cell in cells:
@@ -135,29 +153,26 @@ def main(argv=None) -> list[dict]:
             x = rng.standard_normal((N, T, D)).astype(np.float32)
             dout = rng.standard_normal((N, T, H)).astype(np.float32)
             train, infer = ours(cell, T, N, D, H, x, dout)
-            row = {"cell": cell, "shape": [T, N, D, H],
-                   "train_ms": 1e3 * median_seconds(train, args.repeat),
-                   "infer_ms": 1e3 * median_seconds(infer, args.repeat)}
-            if cell == "lstm":
-                row["gemm_floor_ms"] = 1e3 * median_seconds(lstm_gemm_floor(T, N, D, H), args.repeat)
+            fns = {"train": train, "infer": infer}
             if torch is not None:
-                t_train, t_infer = torch_fns(torch, cell, T, N, D, H, x, dout)
-                row["torch_train_ms"] = 1e3 * median_seconds(t_train, args.repeat)
-                row["torch_infer_ms"] = 1e3 * median_seconds(t_infer, args.repeat)
+                fns["torch_train"], fns["torch_infer"] = torch_fns(torch, cell, T, N, D, H, x, dout)
+            if cell == "lstm":
+                fns["gemm_floor"] = lstm_gemm_floor(T, N, D, H)
+            times = interleaved(fns, args.repeat, args.pause)
+            row = {"cell": cell, "shape": [T, N, D, H], **{f"{k}_ms": 1e3 * float(np.median(v)) for k, v in times.items()},
+                   **{f"{k}_rounds_ms": [1e3 * t for t in v] for k, v in times.items()}}
             rows.append(row)
             shape = ",".join(map(str, (T, N, D, H)))
-            line = f"{cell:5} {shape:>18} {row['train_ms']:9.2f}"
+            line = f"{cell:5} {shape:>15}  train {summary(times['train'])}"
             if torch is not None:
-                line += f" {row['torch_train_ms']:9.2f} {row['train_ms'] / row['torch_train_ms']:6.2f}"
-            else:
-                line += f" {'-':>9} {'-':>6}"
-            line += f"   {row['infer_ms']:9.2f}"
+                line += f"  torch {summary(times['torch_train'])}  ratio {row['train_ms'] / row['torch_train_ms']:5.2f}"
+            line += f" | infer {summary(times['infer'])}"
             if torch is not None:
-                line += f" {row['torch_infer_ms']:9.2f} {row['infer_ms'] / row['torch_infer_ms']:6.2f}"
-            if "gemm_floor_ms" in row:
-                line += f"   {row['gemm_floor_ms']:13.2f}"
+                line += f"  torch {summary(times['torch_infer'])}  ratio {row['infer_ms'] / row['torch_infer_ms']:5.2f}"
+            if "gemm_floor" in times:
+                line += f" | GEMM floor {summary(times['gemm_floor'])}"
                 if torch is not None:
-                    line += f" {row['gemm_floor_ms'] / row['torch_train_ms']:11.2f}"
+                    line += f"  floor/torch {row['gemm_floor_ms'] / row['torch_train_ms']:5.2f}"
             print(line, flush=True)
     if args.json:
         with open(args.json, "w") as fh:

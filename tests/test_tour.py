@@ -17,8 +17,8 @@ from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.models.classifier import SequenceBatch, SequenceClassifier
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqBatch
 from rnnlab.optim import SGD
+from rnnlab.threads import blas_threads, choose_threads, current_blas_threads
 from rnnlab.tour import korean_grammar, s1_order, s2_shared, s4_vanishing, s5_gates, s6_seq2seq
-from rnnlab.tour.blas import _openblas, blas_threads
 from rnnlab.tour.nets import MLP, AlignedTagger
 from rnnlab.tour.runner import SECTIONS
 from rnnlab.tour.steps import train_steps
@@ -168,19 +168,22 @@ def test_fit_stops_early_once_solved_and_counts_every_step():
 
 
 def test_blas_threads_sets_the_count_inside_and_restores_it_after():
-    functions = _openblas()  # what blas_threads itself calls, to read the setting
-    if functions is None:
-        pytest.skip("no OpenBLAS found beside NumPy: the thread count cannot be read here")
-    _, get_threads = functions
-    before = int(get_threads())
+    before = current_blas_threads()
+    if before is None:
+        pytest.skip("no BLAS library reports its thread count here")
     n = 2 if before == 1 else 1  # a count different from the current one
-    with blas_threads(n) as applied:
-        assert applied
-        assert int(get_threads()) == n
-    assert int(get_threads()) == before
+    with blas_threads(n):
+        assert current_blas_threads() == n
+    assert current_blas_threads() == before
     with pytest.raises(RuntimeError), blas_threads(n):  # restored when the block raises too
         raise RuntimeError
-    assert int(get_threads()) == before
+    assert current_blas_threads() == before
+
+
+@pytest.mark.parametrize("requested, cores, load, threads", [
+    (0, 2, 0.1, 2), (0, 2, 1.2, 1), (0, 2, 5.0, 1), (0, 8, 2.6, 5), (3, 2, 1.0, 3)])
+def test_threads_are_the_free_cores_unless_asked(requested, cores, load, threads):
+    assert choose_threads(requested, cores, load)[0] == threads
 
 
 # ----------------------------------------------------------------------------------------

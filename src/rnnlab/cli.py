@@ -54,6 +54,7 @@ def _train(args) -> int:
             if checkpoint is not None and json.loads(json.dumps(task.meta)) != checkpoint.meta.get("meta"):
                 raise CommandError(f"{source}: the data no longer gives the vocabularies this run was started with")
             check_model_fits(task, source=source)
+            _use_threads(config, workers, args.as_command)
             metrics = fit(task, config, run, checkpoint, workers=workers)
     else:
         if not args.out:
@@ -69,12 +70,28 @@ def _train(args) -> int:
         task = Task(config)
         task.prepare()  # read and check all data before anything is written
         check_model_fits(task)
+        _use_threads(config, workers, args.as_command)
         with _run_directory(workers, RunDirectory.create, args.out) as run:
             metrics = fit(task, config, run, workers=workers)
     if workers.is_root:
         print(json.dumps(json_safe({k: metrics[k] for k in ("dev", "test")}), allow_nan=False))
         print(f"wrote {run.path}/metrics.json, curves.png, log.jsonl and the checkpoints best.npz, last.npz")
     return 0
+
+
+def _use_threads(config, workers, as_command: bool) -> None:
+    """Set BLAS's threads for training (a data-parallel job sets each rank's itself). Only the
+    command itself chooses on its own; called in a process (tests) it sets them only when asked."""
+    from threadpoolctl import threadpool_limits
+
+    from rnnlab.threads import available_cores, choose_threads
+
+    if workers.size > 1 or not (as_command or config.threads):
+        return
+    threads, why = choose_threads(config.threads)
+    threadpool_limits(limits=threads, user_api="blas")
+    if threads < available_cores() or config.threads:
+        print(f"rnnlab: note: BLAS threads: {why}", file=sys.stderr)
 
 
 def _run_directory(workers, take, path):
@@ -184,7 +201,7 @@ def _inspect(args) -> int:
 
     from rnnlab.analysis.inspect import inspect_run, read_input
     from rnnlab.analysis.inspect_report import write_inspection
-    from rnnlab.tour.blas import blas_threads
+    from rnnlab.threads import blas_threads
 
     task, model = _load_run(args.run)
     with blas_threads(1):  # one input: small matrices, faster on one thread
@@ -392,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     from rnnlab.train.parallel import Workers
 
     args.workers = Workers()
+    args.as_command = argv is None
     try:
         if args.handler is _train:
             from rnnlab.train.parallel import make_workers

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rnnlab import __version__
+from rnnlab.threads import blas_threads
 from rnnlab.tour import (
     s1_order,
     s2_shared,
@@ -25,7 +26,6 @@ from rnnlab.tour import (
     s6_seq2seq,
     s7_weather,
 )
-from rnnlab.tour.blas import blas_threads
 from rnnlab.tour.report import write_report
 from rnnlab.tour.section import Section
 

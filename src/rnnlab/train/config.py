@@ -48,6 +48,8 @@ class TrainConfig:
     clip: float = option(5.0, "clip the gradients' global norm to this value", above=0.0)
     patience: int = option(3, "stop after this many epochs without a better dev metric (0: never)", at_least=0)
     seed: int = option(0, "random seed for initialisation, shuffling and dropout", at_least=0)
+    threads: int = option(0, "BLAS threads (0: the cores other processes leave free, see rnnlab.threads)",
+                          at_least=0)
     save_minutes: float = option(10.0, "inside an epoch, also save the last checkpoint every this many minutes "
                                  "(0: only at the end of each epoch); a killed run loses at most that much",
                                  at_least=0.0)
