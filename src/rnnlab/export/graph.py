@@ -66,7 +66,7 @@ class Graph:
     def weight(self, name: str, array: np.ndarray) -> str:
         """A constant tensor stored in the model (a weight, a statistic, an index)."""
         name = self.fresh(name)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.array(array, order="C"), name))  # 0-d stays 0-d
         return name
 
     def ints(self, name: str, values) -> str:
