@@ -98,7 +98,7 @@ def test_a_classifier_predicts_and_scores_as_rnnlab(classifier, tmp_path, capsys
 @pytest.fixture(scope="module")
 def tagger(tmp_path_factory):
     """An LSTM tagger (bidirectional, a character BiLSTM) on 60 / 20 / 20 sentences of EWT;
-    max_word_chars 6, so many words are read by their two ends."""
+    max_word_chars 7 (odd: the first 3 and the last 4 characters of a longer word), so many words are read by their two ends."""
     need(EWT)
     root = tmp_path_factory.mktemp("tag")
     blocks = [b for b in EWT.read_text(encoding="utf-8").split("\n\n") if b.strip()]
@@ -106,7 +106,7 @@ def tagger(tmp_path_factory):
         (root / f"{name}.conllu").write_text("\n\n".join(part) + "\n\n", encoding="utf-8")
     run = train("tag", root / "run", *(f"--{s}={root / s}.conllu" for s in ("train", "dev", "test")),
                  "--hidden", "8", "--embed", "6", "--char-embed", "4", "--char-hidden", "5",
-                 "--max-word-chars", "6", "--batch-size", "16")
+                 "--max-word-chars", "7", "--batch-size", "16")
     return run, root / "test.conllu"
 
 
