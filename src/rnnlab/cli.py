@@ -173,6 +173,14 @@ def _translate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from rnnlab.export import export_run
+
+    for path in export_run(args.run, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 # ----------------------------------------------------------------------------------------
 # demo
 # ----------------------------------------------------------------------------------------
@@ -298,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("sentence", nargs="?", help="the sentence (default: each line of standard input)")
     translate.add_argument("--beam", type=int, default=None, help="beam width, 1 = greedy (default: the run's)")
     translate.set_defaults(handler=_translate)
+
+    export = commands.add_parser(
+        "export", help="write a trained model as ONNX, for onnxruntime (needs rnnlab[onnx])", allow_abbrev=False,
+        description="Write the best checkpoint of a classify, tag, forecast or lm run as one ONNX graph, and "
+        "of a translate run as two: OUT's stem + .encoder.onnx and + .decoder.onnx (one decoder step). "
+        "The vocabularies, labels and preprocessing rules are in the models' metadata_props.")
+    export.add_argument("run", metavar="DIR", help="run directory written by rnnlab train")
+    export.add_argument("--out", required=True, metavar="FILE.onnx", help="the ONNX file to write")
+    export.set_defaults(handler=_export)
 
     demo = commands.add_parser(
         "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,
