@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="rnnlab", allow_abbrev=False,
-        description="Recurrent neural networks (tanh RNN, LSTM) from first principles, "
+        description="Recurrent neural networks (tanh RNN, LSTM, GRU, Seq2Seq) from first principles, "
         "with hand-written backpropagation through time.",
     )
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     demo = commands.add_parser(
-        "demo", help="train an LSTM (or RNN) to remember the first symbol of a sequence", allow_abbrev=False,
+        "demo", help="train an LSTM (or RNN, GRU) to remember the first symbol of a sequence", allow_abbrev=False,
         description="Train on a generated many-to-one memory task and report held-out accuracy.",
     )
     _add_config_options(demo, DemoConfig, keep_defaults=True)
@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour = commands.add_parser(
         "tour", help="the lecture, run: each claim as an experiment, gathered in one HTML report",
         allow_abbrev=False, description="Run every claim of the lecture as an experiment on generated "
-        "data and write DIR/report.html with the figures (about 1 minute on 2 cores; --quick about 20 seconds).",
+        "data and write DIR/report.html with the figures (about 1.5 minutes on 2 cores; --quick about 20 seconds).",
     )
     tour.add_argument("--out", default="rnnlab-tour", metavar="DIR", help="where to write the report (default: rnnlab-tour)")
     tour.add_argument("--quick", action="store_true", help="fewer training steps: a check that everything runs")
