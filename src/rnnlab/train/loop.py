@@ -41,7 +41,7 @@ import math
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -406,8 +406,8 @@ def fit(task, config, run: RunDirectory, checkpoint: Checkpoint | None = None, p
                 f"rnnlab train {task.name} --resume {run.path}", signals.requested or signal.SIGINT) from None
         if not workers.is_root:
             return workers.broadcast(None)
-        try:
-            with signals.interruptible():
+        try:  # a data-parallel job's other ranks wait for the metrics: there it runs to the end
+            with signals.interruptible() if workers.size == 1 else nullcontext():
                 metrics = finish(task, trainer.model, run, p)
                 return workers.broadcast(metrics)
         except KeyboardInterrupt:
