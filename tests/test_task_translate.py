@@ -160,3 +160,30 @@ def test_korean_to_english_reads_the_second_column_as_characters():
     ids = task.encode_sources(["나는 학생이다"])[0]
     assert len(ids) == 7 and task.src_vocab.unk_id not in ids.tolist()
     assert np.all(task.splits["test"].src_words <= 6)
+
+
+def test_subword_units_are_learnt_from_train_and_travel_with_the_run(pairs, tmp_path, capsys):
+    out = tmp_path / "subword"
+    options = ["--src-tokens", "subword", "--src-subwords", "120", "--tgt-tokens", "subword", "--tgt-subwords", "150",
+               "--min-freq", "3"]  # min_freq applies to word and character tokens only
+    assert main(["train", "translate", "--data", str(pairs), "--out", str(out), *SMALL, *options]) == 0
+    from rnnlab.train.run import load_run
+
+    task, model = load_run(str(out))
+    assert set(task.subwords) == {"src", "tgt"}
+    pieces = task.subwords["src"].pieces("I am a student.")
+    assert task.source_tokens("I am a student.") == pieces and pieces[0].startswith("\u2581")
+    # a fresh preparation learns the same pieces; every training sentence is spelt without <unk>
+    fresh = TranslateTask(task.config)
+    fresh.prepare()
+    assert fresh.src_vocab.tokens == task.src_vocab.tokens and fresh.tgt_vocab.tokens == task.tgt_vocab.tokens
+    train = fresh.splits["train"]
+    assert all(task.src_vocab.unk_id not in ids.tolist() for ids in train.src + train.tgt)
+    # the loaded run (its subword models from the checkpoint) scores the test split as training did
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert task.evaluate(model, data=fresh.splits["test"]).metrics == pytest.approx(metrics["test"])
+    # translating joins target pieces into text: no "▁" shows
+    capsys.readouterr()
+    assert main(["translate", str(out), "--beam", "1", "I am a student."]) == 0
+    text = capsys.readouterr().out.strip()
+    assert text and "\u2581" not in text

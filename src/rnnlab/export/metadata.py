@@ -6,7 +6,8 @@ Every model has ``task``, ``graph`` ("model", or "encoder" / "decoder" for trans
 ``rnnlab_version``, ``preprocessing`` (what the caller does before the graph; what the
 graph does itself is said there too) and, as the task needs, ``labels`` (class or tag
 names: output k is labels[k]), ``vocab`` (token ids: token i has id i), ``chars`` (the
-tagger's character ids), ``target_vocab`` (a translator's output tokens).
+tagger's character ids), ``target_vocab`` (a translator's output tokens), ``subwords``
+(a translator's SentencePiece models, base64, by side "src"/"tgt", where it uses subword units).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def props(task: str, graph: str, **values) -> dict[str, str]:
 
 def tokenizer(level: str) -> dict:
     """How ``rnnlab.data.text.tokenize`` cuts a text, as rules another program can follow."""
+    if level == "subword":
+        return {"tokens": "subword", "lowercase": True, "model": "metadata `subwords`",
+                "rule": "lowercase the text, strip both ends, then cut it into pieces with SentencePiece "
+                        "(the `sentencepiece` package: SentencePieceProcessor(model_proto=base64-decoded "
+                        "`subwords` entry of this side), encode(text, out_type=str)); every piece is a token"}
     if level == "word":
         return {"tokens": "word", "lowercase": True, "pattern": WORD_PATTERN.pattern,
                 "rule": "lowercase the text, then every match of `pattern` (Python re) is a token"}

@@ -36,6 +36,14 @@ from rnnlab.export.metadata import props, tokenizer, vocab_rule
 from rnnlab.export.recurrent import recurrent, state_inputs, state_outputs
 
 
+DETOKENIZE = {
+    "char": "characters are joined",
+    "word": "words are joined by spaces, then the spaces around ' and - and before . , ! ? ; : ) removed",
+    "subword": "SentencePiece's decode_pieces with the `subwords` model of side tgt (pieces joined, "
+               "U+2581 becomes a space)",
+}
+
+
 def export_translator(task, model) -> dict[str, onnx.ModelProto]:
     """{"encoder": ..., "decoder": ...}: the translator's two graphs."""
     config = task.config
@@ -45,9 +53,10 @@ def export_translator(task, model) -> dict[str, onnx.ModelProto]:
              "cut": "the encoder reads at most max_len tokens",
              "target": {"tokens": config.tgt_tokens, "bos": tgt.bos_id, "eos": tgt.eos_id, "pad": tgt.pad_id,
                         "never": [tgt.pad_id, tgt.bos_id], "max_decode_len": task.decode_len,
-                        "detokenize": "characters are joined; words are joined by spaces, then the spaces "
-                                      "around ' and - and before . , ! ? ; : ) removed"}}
+                        "detokenize": DETOKENIZE[config.tgt_tokens]}}
     shared = dict(vocab=src.tokens, target_vocab=tgt.tokens, preprocessing=rules)
+    if task.subwords:
+        shared["subwords"] = {side: pieces.to_json() for side, pieces in task.subwords.items()}
     what = f"encoder {model.encoder!r}, decoder {model.decoder!r}, attention {config.attention}"
     encoder = _encoder(model, config.max_len).model(
         f"rnnlab translate, encoder: x, lengths -> memory, memory_lengths, initial state. {what}.",

@@ -42,6 +42,7 @@ import numpy as np
 
 from rnnlab.data.batching import length_bucketed_batches, pad
 from rnnlab.data.errors import DataError
+from rnnlab.data.subwords import Subwords
 from rnnlab.data.text import read_labelled_text, read_text, tokenize
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
@@ -50,6 +51,7 @@ from rnnlab.models.seq2seq import ATTENTION, Seq2Seq, Seq2SeqBatch
 from rnnlab.train.config import TrainConfig, option
 from rnnlab.train.tasks.base import Evaluation, Example
 
+TOKENS = ("word", "char", "subword")
 EVAL_BATCH = 200  # sentences decoded together
 GLUE = re.compile(r" ?(['’\-]) ?")  # detokenising: "j ' ai" -> "j'ai", "es - tu" -> "es-tu"
 GLUE_LEFT = re.compile(r" ([.,!?;:)])")  # "mort ." -> "mort."
@@ -64,8 +66,13 @@ class TranslateConfig(TrainConfig):
     test_size: int = option(2000, "pairs held out as the test split (drawn with split_seed)", at_least=1)
     dev_size: int = option(1000, "pairs held out as the dev split", at_least=1)
     split_seed: int = option(0, "random seed of the train/dev/test split", at_least=0)
-    src_tokens: str = option("word", "source tokens: words and punctuation, or characters", ("word", "char"))
-    tgt_tokens: str = option("word", "target tokens: words and punctuation, or characters", ("word", "char"))
+    src_tokens: str = option("word", "source tokens: words and punctuation, characters, or subword units "
+                             "learnt from train (SentencePiece unigram)", TOKENS)
+    tgt_tokens: str = option("word", "target tokens: words and punctuation, characters, or subword units", TOKENS)
+    src_subwords: int = option(8000, "at most this many source subword units (with src_tokens = subword)",
+                               at_least=8)
+    tgt_subwords: int = option(8000, "at most this many target subword units (with tgt_tokens = subword)",
+                               at_least=8)
     min_freq: int = option(1, "keep tokens seen at least this often in training (the rest are <unk>)", at_least=1)
     max_vocab: int = option(30000, "at most this many tokens per language, specials included", at_least=4)
     max_len: int = option(60, "the model reads at most this many source tokens (the rest are cut off)", at_least=1)
@@ -109,6 +116,7 @@ class Pairs:
 
 
 def detokenize(tokens: list[str], level: str) -> str:
+    """Word or character tokens back to a sentence (subword units: ``Subwords.join``)."""
     """Tokens back to text: characters joined; words joined by spaces, except around ' and -
     and before . , ! ? ; : ) (French puts a space before ! and ?; 13a splits them off either way)."""
     if level == "char":
@@ -135,18 +143,37 @@ class TranslateTask:
         self.config = config
         self.meta = meta
         self.splits: dict[str, Pairs] = {}
+        self.subwords: dict[str, Subwords] = {}  # by side, where the tokens are subword units
         if meta is not None:
             self._vocabs()
 
     def _vocabs(self) -> None:
         self.src_vocab = Vocab.from_dict(self.meta["src_vocab"])
         self.tgt_vocab = Vocab.from_dict(self.meta["tgt_vocab"])
+        self.subwords = {side: Subwords.from_json(self.meta["subwords"][side])
+                         for side in self.meta.get("subwords", {})}
 
     # ----- data --------------------------------------------------------------------------
 
+    def _level(self, side: str) -> str:
+        return self.config.src_tokens if side == "src" else self.config.tgt_tokens
+
+    def _cut(self, sentence: str, side: str) -> list[str]:
+        """A sentence of side "src" or "tgt" as that side's tokens."""
+        level = self._level(side)
+        if level == "subword":
+            return self.subwords[side].pieces(sentence)
+        return tokenize(sentence, level)
+
+    def _join(self, tokens: list[str]) -> str:
+        """Target tokens back to a sentence."""
+        if self.config.tgt_tokens == "subword":
+            return self.subwords["tgt"].join(tokens)
+        return detokenize(tokens, self.config.tgt_tokens)
+
     def source_tokens(self, sentence: str) -> list[str]:
         """All tokens of a source sentence (before the max_len cut)."""
-        return tokenize(sentence, self.config.src_tokens)
+        return self._cut(sentence, "src")
 
     def _read(self, path: str) -> tuple[list[str], list[str]]:
         return read_labelled_text(path, self.config.src_col, self.config.tgt_col)
@@ -166,16 +193,29 @@ class TranslateTask:
         order = np.random.default_rng([c.split_seed, 4]).permutation(len(sources))
         parts = {"test": order[: c.test_size], "dev": order[c.test_size : held], "train": order[held:]}
         texts = {name: ([sources[i] for i in idx], [targets[i] for i in idx]) for name, idx in parts.items()}
-        train_src = [tokenize(s, c.src_tokens)[: c.max_len] for s in texts["train"][0]]
-        train_tgt = [tokenize(t, c.tgt_tokens) for t in texts["train"][1]]
+        sizes = {"src": c.src_subwords, "tgt": c.tgt_subwords}
+        self.subwords = {side: Subwords.learn(texts["train"][k], sizes[side], what=f"{c.data} ({side})")
+                         for k, side in enumerate(("src", "tgt")) if self._level(side) == "subword"}
+        train_src = [self._cut(s, "src")[: c.max_len] for s in texts["train"][0]]
+        train_tgt = [self._cut(t, "tgt") for t in texts["train"][1]]
         self.meta = {
-            "src_vocab": Vocab.build(train_src, min_freq=c.min_freq, max_size=c.max_vocab, bos_eos=True).to_dict(),
-            "tgt_vocab": Vocab.build(train_tgt, min_freq=c.min_freq, max_size=c.max_vocab, bos_eos=True).to_dict(),
+            "src_vocab": self._vocab(train_src, "src").to_dict(),
+            "tgt_vocab": self._vocab(train_tgt, "tgt").to_dict(),
             "max_target_len": max(len(t) for t in train_tgt),
             "pairs": {name: len(idx) for name, idx in parts.items()},
+            "subwords": {side: pieces.to_json() for side, pieces in self.subwords.items()},
         }
         self._vocabs()
         self.splits = {name: self._encode(*texts[name]) for name in ("train", "dev", "test")}
+
+    def _vocab(self, sentences: list[list[str]], side: str) -> Vocab:
+        """A side's vocabulary from its training tokens; subword units are all kept (the
+        segmentation already chose them by frequency; ``min_freq`` and ``max_vocab`` apply
+        to words and characters)."""
+        c = self.config
+        if self._level(side) == "subword":
+            return Vocab.build(sentences, min_freq=1, max_size=None, bos_eos=True)
+        return Vocab.build(sentences, min_freq=c.min_freq, max_size=c.max_vocab, bos_eos=True)
 
     def encode_sources(self, sentences: list[str]) -> list[np.ndarray]:
         """Source ids of each sentence, cut to the first ``max_len`` tokens."""
@@ -183,7 +223,7 @@ class TranslateTask:
                 for s in sentences]
 
     def _encode(self, sources: list[str], targets: list[str]) -> Pairs:
-        tgt = [self.tgt_vocab.encode(tokenize(t, self.config.tgt_tokens)) for t in targets]
+        tgt = [self.tgt_vocab.encode(self._cut(t, "tgt")) for t in targets]
         words = np.array([len(s.split()) for s in sources], dtype=np.int64)
         return Pairs(self.encode_sources(sources), tgt, list(targets), words)
 
@@ -246,7 +286,7 @@ class TranslateTask:
             else:
                 ids = beam_search(model, src, src_lengths, beam=beam, alpha=self.config.alpha, **common)
             for i, y in zip(idx, ids):
-                out[i] = detokenize(v.decode(y), self.config.tgt_tokens)
+                out[i] = self._join(v.decode(y))
         return out
 
     def evaluate(self, model, split="dev", data=None) -> Evaluation:
