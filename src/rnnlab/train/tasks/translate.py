@@ -10,10 +10,14 @@ Preparation, in this order: keep the pairs whose source and target both have at 
 ``max_words`` whitespace-separated words; shuffle them with ``split_seed`` (not ``seed``, so
 runs with different initialisations share one split); the first ``test_size`` pairs are
 test, the next ``dev_size`` dev, the rest train. Sentences are lowercased and cut into
-words and punctuation marks (``rnnlab.data.text.tokenize``; "J'ai" -> j ' ai), or into
-characters (``src_tokens`` / ``tgt_tokens = "char"``, e.g. for Korean). Vocabularies (one
-per language, from train only, ``<pad> <unk> <bos> <eos>`` first) keep tokens seen at least
-``min_freq`` times, at most ``max_vocab`` entries; anything else reads as ``<unk>``.
+words and punctuation marks (``rnnlab.data.text.tokenize``; "J'ai" -> j ' ai), into
+characters (``src_tokens`` / ``tgt_tokens = "char"``), or into subword units
+(``"subword"``: a SentencePiece unigram model of at most ``src_subwords`` /
+``tgt_subwords`` pieces learnt from that side's training sentences, ``rnnlab.data.subwords``;
+"학생이다" -> ▁학생 이다; the model travels in the run's checkpoint). Vocabularies (one per
+language, from train only, ``<pad> <unk> <bos> <eos>`` first) keep word and character tokens
+seen at least ``min_freq`` times, at most ``max_vocab`` entries, and every subword unit;
+anything else reads as ``<unk>``.
 
 The model reads at most ``max_len`` source tokens: a longer sentence is cut to its first
 ``max_len`` tokens (``rnnlab translate`` says so on stderr). Translations are at most
@@ -25,7 +29,8 @@ the same for greedy decoding; ``loss``, the teacher-forced cross-entropy per tar
 BLEU is sacrebleu's ``corpus_bleu`` with its default 13a tokenisation and ``lowercase=True``
 (the model writes lowercase), comparing the *detokenised* output (tokens joined by spaces,
 the spaces around apostrophes and hyphens and before . , ! ? ; : ) removed: "j ' ai faim !"
--> "j'ai faim!"; characters joined as they are) with the *raw* reference sentence of the file. The end of a run also writes
+-> "j'ai faim!"; characters joined as they are; subword units joined by SentencePiece) with
+the *raw* reference sentence of the file. The end of a run also writes
 DIR/bleu_by_length.json and .png: test BLEU per bucket of source length in words
 (``rnnlab.analysis.bleu_by_length`` overlays several runs, e.g. with and without attention).
 
@@ -116,7 +121,6 @@ class Pairs:
 
 
 def detokenize(tokens: list[str], level: str) -> str:
-    """Word or character tokens back to a sentence (subword units: ``Subwords.join``)."""
     """Tokens back to text: characters joined; words joined by spaces, except around ' and -
     and before . , ! ? ; : ) (French puts a space before ! and ?; 13a splits them off either way)."""
     if level == "char":
