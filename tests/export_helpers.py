@@ -61,11 +61,23 @@ def predicted(run: Path, path: Path, capsys) -> list[str]:
     return capsys.readouterr().out.splitlines()
 
 
-def encode_text(text: str, rules: dict, vocab: list[str]) -> list[int]:
-    """A text's token ids by the metadata's rules (``preprocessing``, ``vocab``) alone."""
+def sentencepiece_model(encoded: str):
+    """A SentencePiece processor from a base64 entry of the metadata's ``subwords``."""
+    import base64
+
+    import sentencepiece
+
+    return sentencepiece.SentencePieceProcessor(model_proto=base64.b64decode(encoded))
+
+
+def encode_text(text: str, rules: dict, vocab: list[str], subwords: str | None = None) -> list[int]:
+    """A text's token ids by the metadata's rules (``preprocessing``, ``vocab``, and for
+    subword units the side's ``subwords`` entry) alone."""
     text = text.lower()
     if rules["tokens"] == "word":
         tokens = re.findall(rules["pattern"], text)
+    elif rules["tokens"] == "subword":
+        tokens = sentencepiece_model(subwords).encode(text.strip(), out_type=str)
     else:
         tokens = list(re.sub(rules["whitespace"], " ", text).strip())
     ids = {token: i for i, token in enumerate(vocab)}

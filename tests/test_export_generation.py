@@ -16,6 +16,7 @@ from export_helpers import (
     onnxruntime,
     outputs,
     predicted,
+    sentencepiece_model,
     train,
 )
 
@@ -117,6 +118,8 @@ TRANSLATORS = {  # a bidirectional 2-layer LSTM with general attention, a GRU wi
     "lstm-bi-2-layers-general": ["--cell", "lstm", "--bidirectional", "--layers", "2", "--attention", "general"],
     "gru-dot": ["--cell", "gru", "--attention", "dot"],
     "rnn-none": ["--cell", "rnn", "--attention", "none"],
+    "lstm-subwords": ["--src-tokens", "subword", "--src-subwords", "120", "--tgt-tokens", "subword",
+                      "--tgt-subwords", "150"],
 }
 
 
@@ -159,6 +162,13 @@ def _greedy(encoder, decoder, x: np.ndarray, lengths: np.ndarray, target: dict) 
     return out
 
 
+def _joiner(tokens: str, subwords: str | None):
+    """Target tokens -> text as the metadata says (``preprocessing.target.detokenize``)."""
+    if tokens == "subword":
+        return sentencepiece_model(subwords).decode_pieces
+    return lambda pieces: detokenize(pieces, tokens)
+
+
 def test_the_encoder_and_decoder_step_translate_greedily_as_rnnlab(translator, capsys):
     ort = onnxruntime()
     run, pairs = translator
@@ -174,18 +184,20 @@ def test_the_encoder_and_decoder_step_translate_greedily_as_rnnlab(translator, c
     task, model = load_run(run)
     sources = [line.split("\t")[0] for line in pairs.read_text(encoding="utf-8").splitlines()[:25]]
     sources.append(sources[0] + " " + sources[1])  # longer than max_len: the encoder reads 9 tokens
-    x, lengths = pad([np.array(encode_text(s, rules, vocab)) for s in sources])
+    subwords = meta.get("subwords", {})
+    assert set(subwords) == ({"src", "tgt"} if "subwords" in run.parent.name else set())
+    x, lengths = pad([np.array(encode_text(s, rules, vocab, subwords.get("src"))) for s in sources])
     assert lengths.max() > rules["max_len"]
     ids = _greedy(encoder, decoder, garbage_padding(x, lengths, 4), lengths, rules["target"])
-    ours = [detokenize([target_vocab[k] for k in y], rules["target"]["tokens"]) for y in ids]
+    join = _joiner(rules["target"]["tokens"], subwords.get("tgt"))
+    ours = [join([target_vocab[k] for k in y]) for y in ids]
     assert ours == task.translate_lines(model, sources, beam=1)
 
     # the test split: greedy BLEU, and the teacher-forced loss stepping through the references
     task.prepare()
     test = task.splits["test"]
     x, lengths = pad(test.src)
-    hypotheses = [detokenize([target_vocab[k] for k in y], rules["target"]["tokens"])
-                  for y in _greedy(encoder, decoder, x, lengths, rules["target"])]
+    hypotheses = [join([target_vocab[k] for k in y]) for y in _greedy(encoder, decoder, x, lengths, rules["target"])]
     scores = task.evaluate(model, "test").metrics
     assert corpus_bleu(hypotheses, test.refs) == pytest.approx(scores["bleu_greedy"], abs=1e-9)
     memory = outputs(encoder, {"x": x, "lengths": lengths})
