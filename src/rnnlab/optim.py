@@ -54,10 +54,12 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
         raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
     _check_grads_dict(grads)
     squares = 0.0
-    for name, g in grads.items():
-        _checks.check_finite(f"grads['{name}']", g)
+    for g in grads.values():
         g64 = g.astype(np.float64, copy=False).ravel()
         squares += float(g64 @ g64)  # float64: float32 squares would overflow sooner
+    if not np.isfinite(squares):  # a NaN or inf somewhere (float32 squares cannot overflow float64)
+        for name, g in grads.items():
+            _checks.check_finite(f"grads['{name}']", g)
     total_norm = float(np.sqrt(squares))
     coefficient = max_norm / (total_norm + 1e-6)
     if coefficient < 1.0:  # below the threshold PyTorch multiplies by 1.0: nothing to do
@@ -137,9 +139,22 @@ class Adam:
         self.step_count: dict[str, int] = {}
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
+        self._scratch: dict[np.dtype, np.ndarray] = {}  # one work buffer per dtype, not state
+
+    def _work(self, p: np.ndarray) -> np.ndarray:
+        """A scratch array of p's shape and dtype (a view of one buffer shared by all
+        parameters, so a step allocates nothing)."""
+        buffer = self._scratch.get(p.dtype)
+        if buffer is None or buffer.size < p.size:
+            buffer = self._scratch[p.dtype] = np.empty(p.size, dtype=p.dtype)
+        return buffer[: p.size].reshape(p.shape)
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Update every parameter in place from its gradient (grads has params' keys)."""
+        """Update every parameter in place from its gradient (grads has params' keys).
+
+        Each line below computes what the docstring's formula says in the same order of
+        operations, into ``work`` instead of fresh temporaries (the results are identical
+        to the bit; tests/test_optim.py holds them to PyTorch's)."""
         _check_params_and_grads(params, grads)
         b1, b2 = self.betas
         for name, p in params.items():
@@ -154,14 +169,21 @@ class Adam:
             _check_slot("m", name, m, p)
             _check_slot("v", name, v, p)
             t = self.step_count[name] = self.step_count[name] + 1
+            work = self._work(p)
             with np.errstate(under="ignore"):  # tiny running averages may decay to 0
                 m *= cast(b1)  # m = b1 m + (1 - b1) g
-                m += cast(1 - b1) * g
+                m += np.multiply(cast(1 - b1), g, out=work)
                 v *= cast(b2)  # v = b2 v + (1 - b2) g^2
-                v += cast(1 - b2) * (g * g)
+                np.multiply(g, g, out=work)
+                work *= cast(1 - b2)
+                v += work
                 step_size = self.lr / (1 - b1**t)  # bias corrections in float64, as PyTorch
-                denominator = np.sqrt(v) / cast((1 - b2**t) ** 0.5) + cast(self.eps)
-                p -= cast(step_size) * (m / denominator)
+                denominator = np.sqrt(v, out=work)  # sqrt(v) / sqrt(1 - b2^t) + eps
+                denominator /= cast((1 - b2**t) ** 0.5)
+                denominator += cast(self.eps)
+                update = np.divide(m, denominator, out=work)  # lr / (1 - b1^t) * m / denominator
+                update *= cast(step_size)
+                p -= update
 
     def state_dict(self) -> dict[str, object]:
         """{"type": "Adam", "step.<name>": int, "m.<name>": array, "v.<name>": array}; copies."""
