@@ -187,3 +187,14 @@ def test_subword_units_are_learnt_from_train_and_travel_with_the_run(pairs, tmp_
     assert main(["translate", str(out), "--beam", "1", "I am a student."]) == 0
     text = capsys.readouterr().out.strip()
     assert text and "\u2581" not in text
+
+
+def test_all_references_scores_the_test_split_against_every_translation_of_its_sources(run, capsys):
+    from rnnlab.analysis.all_references import main as all_references
+
+    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    capsys.readouterr()
+    assert all_references([str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "12 test pairs; references per source: mean 1.00" in out  # this slice repeats no source
+    assert f"beam   BLEU {metrics['bleu']:6.2f} against the one reference, {metrics['bleu']:6.2f}" in out

@@ -112,12 +112,13 @@ class Translations:
 @dataclass
 class Pairs:
     """One encoded split: src[i] (T_i,) and tgt[i] (S_i,) token ids, the raw reference
-    sentences, and each source's length in words."""
+    sentences, each source's length in words, and the raw source sentences."""
 
     src: list[np.ndarray]
     tgt: list[np.ndarray]
     refs: list[str]
     src_words: np.ndarray
+    sources: list[str]
 
 
 def detokenize(tokens: list[str], level: str) -> str:
@@ -128,11 +129,21 @@ def detokenize(tokens: list[str], level: str) -> str:
     return GLUE_LEFT.sub(r"\1", GLUE.sub(r"\1", " ".join(tokens)))
 
 
-def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
-    """sacrebleu corpus BLEU (13a tokenisation, case-insensitive), 0..100."""
+def corpus_bleu(hypotheses: list[str], references: list[str] | list[list[str]]) -> float:
+    """sacrebleu corpus BLEU (13a tokenisation, case-insensitive), 0..100.
+
+    ``references``: one sentence per hypothesis, or a list of them per hypothesis (any
+    number, at least one each): sacrebleu takes equally long reference streams, so shorter
+    lists are padded with their first sentence, which changes neither the clipped n-gram
+    counts (a maximum over the references) nor the closest reference length.
+    """
     import sacrebleu
 
-    return float(sacrebleu.corpus_bleu(hypotheses, [references], lowercase=True).score)
+    if not references or isinstance(references[0], str):
+        return float(sacrebleu.corpus_bleu(hypotheses, [references], lowercase=True).score)
+    width = max(len(refs) for refs in references)
+    streams = [[refs[k] if k < len(refs) else refs[0] for refs in references] for k in range(width)]
+    return float(sacrebleu.corpus_bleu(hypotheses, streams, lowercase=True).score)
 
 
 class TranslateTask:
@@ -179,13 +190,15 @@ class TranslateTask:
         """All tokens of a source sentence (before the max_len cut)."""
         return self._cut(sentence, "src")
 
-    def _read(self, path: str) -> tuple[list[str], list[str]]:
-        return read_labelled_text(path, self.config.src_col, self.config.tgt_col)
+    def read_pairs(self, path: str | None = None) -> tuple[list[str], list[str]]:
+        """The raw (sources, targets) of a TSV file in the run's columns (default: its data),
+        every line, no length filter."""
+        return read_labelled_text(path or self.config.data, self.config.src_col, self.config.tgt_col)
 
     def prepare(self) -> None:
         """Read the pairs, filter by length, split, build the vocabularies from train only."""
         c = self.config
-        sources, targets = self._read(c.data)
+        sources, targets = self.read_pairs(c.data)
         if c.max_words:
             keep = [i for i, (s, t) in enumerate(zip(sources, targets))
                     if len(s.split()) <= c.max_words and len(t.split()) <= c.max_words]
@@ -229,11 +242,11 @@ class TranslateTask:
     def _encode(self, sources: list[str], targets: list[str]) -> Pairs:
         tgt = [self.tgt_vocab.encode(self._cut(t, "tgt")) for t in targets]
         words = np.array([len(s.split()) for s in sources], dtype=np.int64)
-        return Pairs(self.encode_sources(sources), tgt, list(targets), words)
+        return Pairs(self.encode_sources(sources), tgt, list(targets), words, list(sources))
 
     def encode_file(self, path: str) -> Pairs:
         """Every pair of a TSV file in the training data's columns (no length filter)."""
-        return self._encode(*self._read(path))
+        return self._encode(*self.read_pairs(path))
 
     # ----- model and training ------------------------------------------------------------------
 
