@@ -22,7 +22,8 @@ needs_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"the shared datas
 def test_every_recipe_is_a_valid_config_whose_files_are_registered_datasets():
     from rnnlab.train.config import resolve_config
 
-    assert recipes.names() == ["eng-fra", "japanese-vowels", "kor-eng", "nsmc", "seattle", "shakespeare", "ud-ewt"]
+    assert recipes.names() == ["en-fr", "eng-fra", "japanese-vowels", "kor-eng", "nsmc", "seattle", "shakespeare",
+                               "ud-ewt"]
     for name in recipes.names():
         recipe = recipes.load(name)
         config = resolve_config(task_class(recipe.task).Config, None, None, base=recipe.options)
@@ -48,7 +49,7 @@ def test_recipes_lists_each_with_its_task_dataset_and_result(capsys):
 
 def test_an_unknown_recipe_or_the_wrong_task_is_one_line(capsys, tmp_path):
     assert main(["train", "classify", "--recipe", "nope", "--out", str(tmp_path / "r")]) == 1
-    assert "no recipe named 'nope'; recipes are eng-fra," in capsys.readouterr().err
+    assert "no recipe named 'nope'; recipes are en-fr, eng-fra," in capsys.readouterr().err
     assert main(["train", "tag", "--recipe", "nsmc", "--out", str(tmp_path / "r")]) == 1
     assert "recipe nsmc trains a 'classify' model: rnnlab train --recipe nsmc --out DIR" in capsys.readouterr().err
 
