@@ -14,7 +14,7 @@ words and punctuation marks (``rnnlab.data.text.tokenize``; "J'ai" -> j ' ai), i
 characters (``src_tokens`` / ``tgt_tokens = "char"``), or into subword units
 (``"subword"``: a SentencePiece unigram model of at most ``src_subwords`` /
 ``tgt_subwords`` pieces learnt from that side's training sentences, ``rnnlab.data.subwords``;
-"학생이다" -> ▁학생 이다; the model travels in the run's checkpoint). Vocabularies (one per
+e.g. "학생이다" -> ▁학생 이다; the model travels in the run's checkpoint). Vocabularies (one per
 language, from train only, ``<pad> <unk> <bos> <eos>`` first) keep word and character tokens
 seen at least ``min_freq`` times, at most ``max_vocab`` entries, and every subword unit;
 anything else reads as ``<unk>``.
