@@ -54,6 +54,22 @@ def test_an_unknown_recipe_or_the_wrong_task_is_one_line(capsys, tmp_path):
     assert "recipe nsmc trains a 'classify' model: rnnlab train --recipe nsmc --out DIR" in capsys.readouterr().err
 
 
+def test_the_recipe_option_may_come_anywhere_among_the_options():
+    from rnnlab.cli import _recipe_names_its_task
+
+    for argv in (["train", "--recipe", "nsmc", "--out", "r"], ["train", "--threads", "2", "--recipe", "nsmc"],
+                 ["train", "--out", "r", "--recipe=nsmc"]):
+        assert _recipe_names_its_task(argv) == ["train", "classify", *argv[1:]]
+    for argv in (["train", "tag", "--recipe", "nsmc"], ["eval", "--recipe", "nsmc"]):
+        assert _recipe_names_its_task(argv) == argv  # a task given, another command
+
+
+def test_an_unknown_recipe_without_a_task_is_one_line_listing_the_recipes(capsys):
+    assert main(["train", "--threads", "1", "--recipe", "nope", "--out", "r"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"rnnlab: error: no recipe named 'nope'; recipes are {', '.join(recipes.names())} (rnnlab recipes)\n"
+
+
 @needs_mirror
 def test_a_recipe_trains_from_its_dataset_name_with_flags_on_top(tmp_path, capsys):
     out = tmp_path / "jv"

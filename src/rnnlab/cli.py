@@ -367,12 +367,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _recipe_names_its_task(argv: list[str]) -> list[str]:
-    """``train --recipe NAME ...`` -> ``train TASK --recipe NAME ...``: a recipe knows its task."""
-    if len(argv) >= 3 and argv[0] == "train" and argv[1] == "--recipe":
-        from rnnlab.recipes import load, names
+    """``train [OPTIONS] --recipe NAME ...`` (or ``--recipe=NAME``, anywhere among the
+    options) -> ``train TASK ...``: a recipe knows its task."""
+    if len(argv) < 2 or argv[0] != "train" or not argv[1].startswith("-"):
+        return argv
+    for k, arg in enumerate(argv):
+        if arg == "--recipe" and k + 1 < len(argv):
+            name = argv[k + 1]
+        elif arg.startswith("--recipe="):
+            name = arg.partition("=")[2]
+        else:
+            continue
+        from rnnlab.recipes import load
 
-        if argv[2] in names():
-            return ["train", load(argv[2]).task, *argv[1:]]
+        return ["train", load(name).task, *argv[1:]]  # an unknown name: ConfigError listing the recipes
     return argv
 
 
@@ -412,7 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the command itself, not a caller in this process (tests): see memory.py
         keep_freed_memory()  # warm reuse of big arrays between training steps
     parser = build_parser()
-    args, extra = parser.parse_known_args(_recipe_names_its_task(sys.argv[1:] if argv is None else argv))
+    try:
+        argv = _recipe_names_its_task(sys.argv[1:] if argv is None else argv)
+    except RnnlabError as exc:
+        print(f"rnnlab: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    args, extra = parser.parse_known_args(argv)
     if extra and args.command == "translate" and args.sentence is None and len(extra) == 1 \
             and not extra[0].startswith("-"):
         args.sentence = extra[0]  # translate DIR --beam 5 "sentence": argparse leaves it over
