@@ -24,3 +24,15 @@ def test_a_valid_alternative_scores_as_right_only_against_all_references():
     # padding shorter lists with their first reference changes nothing: one list per pair
     # of a single reference scores as the plain one-reference call
     assert corpus_bleu(hypotheses, [[r] for r in own]) == corpus_bleu(hypotheses, own)
+
+
+def test_shorter_reference_lists_are_padded_with_their_own_first_reference():
+    import sacrebleu
+
+    hypotheses = ["retard.", "je suis là."]  # a short hypothesis: an empty pad would be its closest length
+    references = [["Tu es en retard."], ["Je suis là.", "Je suis ici."]]
+    padded = [["Tu es en retard.", "Je suis là."], ["Tu es en retard.", "Je suis ici."]]
+    expected = sacrebleu.corpus_bleu(hypotheses, padded, lowercase=True).score
+    assert corpus_bleu(hypotheses, references) == pytest.approx(expected)
+    assert expected != pytest.approx(sacrebleu.corpus_bleu(
+        hypotheses, [padded[0], ["", "Je suis ici."]], lowercase=True).score)

@@ -178,7 +178,8 @@ def test_subword_units_are_learnt_from_train_and_travel_with_the_run(pairs, tmp_
     fresh.prepare()
     assert fresh.src_vocab.tokens == task.src_vocab.tokens and fresh.tgt_vocab.tokens == task.tgt_vocab.tokens
     train = fresh.splits["train"]
-    assert all(task.src_vocab.unk_id not in ids.tolist() for ids in train.src + train.tgt)
+    assert all(task.src_vocab.unk_id not in ids.tolist() for ids in train.src)
+    assert all(task.tgt_vocab.unk_id not in ids.tolist() for ids in train.tgt)
     # the loaded run (its subword models from the checkpoint) scores the test split as training did
     metrics = json.loads((out / "metrics.json").read_text())
     assert task.evaluate(model, data=fresh.splits["test"]).metrics == pytest.approx(metrics["test"])

@@ -41,7 +41,7 @@ class Subwords:
         ``size`` is an upper bound: a small corpus that cannot fill it gets fewer pieces
         (``hard_vocab_limit=False``). Every character of the training text is kept
         (``character_coverage=1``), so no training sentence has an unknown piece.
-        One thread, fixed seed: the same sentences give the same model.
+        One thread: the same sentences give the same model (tests/data/test_subwords.py).
         """
         text = [s.lower().strip() for s in sentences if s.strip()]
         if not text:
@@ -58,6 +58,10 @@ class Subwords:
             raise ConfigError(f"{what}: SentencePiece could not learn {size} subword units: "
                               f"{str(error).splitlines()[-1]}") from None
         return cls(model.getvalue())
+
+    def __len__(self) -> int:
+        """The number of pieces the model has (at most the size it was learnt with)."""
+        return self._processor.get_piece_size()
 
     def pieces(self, text: str) -> list[str]:
         """The pieces of a text, lowercased: "Je suis." -> ['▁je', '▁suis', '.']."""
