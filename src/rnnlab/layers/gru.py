@@ -64,6 +64,7 @@ import numpy as np
 from rnnlab import init
 from rnnlab.layers.lstm import sigmoid
 from rnnlab.layers.packing import last_step_of, step_sizes
+from rnnlab.layers.sigmoid_scale import column_scale, scale_weights
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 
@@ -166,16 +167,23 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
     cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t. With
     ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
-    T, N, _ = x.shape
+    T, N, D = x.shape
     H = W_h.shape[0]
-    # sigmoid(a) = (1 + tanh(a/2)) / 2: halving the r, z columns of the weights once (exact in
-    # floating point) lets one tanh over 2H columns per step serve both gates.
-    half = np.full(3 * H, 0.5, dtype=W_h.dtype)
-    half[2 * H :] = 1.0
-    W_h_half = W_h * half
+    # sigmoid(a) = (1 + tanh(a/2)) / 2: halving the r, z columns of the pre-activations (exact
+    # in floating point) lets one tanh over 2H columns per step serve both gates; the halving
+    # goes on the weights once for long sequences, on each product for a step or two
+    # (generation, decoding): the same bits either way (``sigmoid_scale.py``).
+    half = column_scale(H, "sst", W_h.dtype)
+    on_weights = scale_weights(T, N, D, H)
+    W_h_read = W_h * half if on_weights else W_h  # what the recurrent product multiplies
     # the input projection of every step at once: one GEMM over N*T rows
-    a_x = (x.reshape(T * N, -1) @ (W_x * half)).reshape(T, N, 3 * H)
-    a_x += b * half  # [(x W_xr + b_r)/2, (x W_xz + b_z)/2, x W_xn + b_xn], every step
+    if on_weights:
+        a_x = (x.reshape(T * N, D) @ (W_x * half)).reshape(T, N, 3 * H)
+        a_x += b * half  # [(x W_xr + b_r)/2, (x W_xz + b_z)/2, x W_xn + b_xn], every step
+    else:
+        a_x = (x.reshape(T * N, D) @ W_x).reshape(T, N, 3 * H)
+        a_x += b
+        a_x *= half
     gates = a_x  # the same memory: step t overwrites its rows with [r z n]
     hn = np.empty((T, N, H), dtype=gates.dtype)
     h = np.empty_like(hn)
@@ -190,10 +198,12 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
                 buffer[t:] = 0
             break
         if mask is None:
-            np.matmul(h_prev[:m], W_h_half, out=recurrent[:m])
+            np.matmul(h_prev[:m], W_h_read, out=recurrent[:m])
         else:
             np.multiply(h_prev[:m], mask[:m], out=h_read[:m])
-            np.matmul(h_read[:m], W_h_half, out=recurrent[:m])
+            np.matmul(h_read[:m], W_h_read, out=recurrent[:m])
+        if not on_weights:
+            recurrent[:m, : 2 * H] *= 0.5  # the r, z columns; hn stays as it is
         gates_t = gates[t, :m]
         rz = gates_t[:, : 2 * H]
         rz += recurrent[:m, : 2 * H]  # a_r / 2, a_z / 2

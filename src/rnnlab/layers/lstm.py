@@ -56,6 +56,7 @@ import numpy as np
 
 from rnnlab import init
 from rnnlab.layers.packing import last_step_of, step_sizes
+from rnnlab.layers.sigmoid_scale import column_scale, scale_weights
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 
@@ -68,14 +69,6 @@ def _gate_blocks(m):
     """The column blocks [i, f, g, o] of an (..., 4H) array, as views (..., H)."""
     H = m.shape[-1] // 4
     return m[..., :H], m[..., H : 2 * H], m[..., 2 * H : 3 * H], m[..., 3 * H :]
-
-
-def _sigmoid_prescale(H, dtype):
-    """(4H,) column scale [1/2 (i), 1/2 (f), 1 (g), 1/2 (o)] so that tanh(scaled a) gives
-    tanh(a/2) for the sigmoid gates and tanh(a) for the candidate."""
-    half = np.full(4 * H, 0.5, dtype=dtype)
-    half[2 * H : 3 * H] = 1.0
-    return half
 
 
 # ----------------------------------------------------------------------------------------
@@ -177,15 +170,23 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
     step, cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t.
     With ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
-    T, N, _ = x.shape
+    T, N, D = x.shape
     H = W_h.shape[0]
-    # sigmoid(a) = (1 + tanh(a/2)) / 2. Halving the i, f, o columns of the weights once
-    # (exact in floating point) lets a single tanh per step serve all four gates.
-    half = _sigmoid_prescale(H, W_h.dtype)
-    W_h_half = W_h * half
+    # sigmoid(a) = (1 + tanh(a/2)) / 2. Halving the i, f, o columns of the pre-activation
+    # (exact in floating point) lets a single tanh per step serve all four gates; the halving
+    # goes on the weights once for long sequences, on each product for a step or two
+    # (generation, decoding): the same bits either way (``sigmoid_scale.py``).
+    half = column_scale(H, "ssts", W_h.dtype)
+    on_weights = scale_weights(T, N, D, H)
+    W_h_read = W_h * half if on_weights else W_h  # what the recurrent product multiplies
     # the input projection of every step at once: one GEMM over N*T rows
-    a_half = (x.reshape(T * N, -1) @ (W_x * half)).reshape(T, N, 4 * H)
-    a_half += b * half  # (x_t W_x + b) * half, every step
+    if on_weights:
+        a_half = (x.reshape(T * N, D) @ (W_x * half)).reshape(T, N, 4 * H)
+        a_half += b * half  # (x_t W_x + b) * half, every step
+    else:
+        a_half = (x.reshape(T * N, D) @ W_x).reshape(T, N, 4 * H)
+        a_half += b
+        a_half *= half
     gates = a_half  # the same memory: step t overwrites its rows with [i f g o]
     c = np.empty((T, N, H), dtype=gates.dtype)
     tanh_c = np.empty_like(c)
@@ -204,10 +205,12 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
             break
         a_half_t = a_half[t, :n]
         if mask is None:
-            np.matmul(h_prev[:n], W_h_half, out=recurrent[:n])
+            np.matmul(h_prev[:n], W_h_read, out=recurrent[:n])
         else:
             np.multiply(h_prev[:n], mask[:n], out=h_read[:n])
-            np.matmul(h_read[:n], W_h_half, out=recurrent[:n])
+            np.matmul(h_read[:n], W_h_read, out=recurrent[:n])
+        if not on_weights:
+            recurrent[:n] *= half
         a_half_t += recurrent[:n]  # a_t * half: a/2 on the i, f, o columns, a_g as it is
         # [i f g o], built in a_half_t's memory: g = tanh(a_g), and on the i, f, o columns
         # tanh(a/2) / 2 + 1/2 = sigmoid(a)
