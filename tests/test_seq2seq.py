@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.models.decoding import beam_search, greedy_decode, length_penalty
+from rnnlab.models.decoding import beam_search, best_tokens, every_token, greedy_decode, length_penalty
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, bridge, bridge_backward
 from rnnlab.optim import Adam
 
@@ -160,6 +160,30 @@ def test_beam_search_of_a_batch_equals_each_sentence_alone(beam, cell):
              for i in range(len(src))]
     assert together == alone
     assert len({tuple(y) for y in together}) > 5
+
+
+@pytest.mark.parametrize(("beam", "alpha", "cell", "trained"), [
+    (2, 0.6, "lstm", True), (4, 0.0, "lstm", True), (6, 1.0, "gru", True), (3, 0.6, "lstm", False),
+    (5, 0.7, "gru", False)])
+def test_ranking_each_hypothesis_best_tokens_finds_what_ranking_every_token_does(beam, alpha, cell, trained):
+    """The fast beam (each hypothesis's K best tokens, ``best_tokens``) against the reference
+    (all K V extensions, ``every_token``): the same translations, trained or not (an untrained
+    model runs hypotheses to max_len and finishes others at different steps)."""
+    model = _trained("general", cell=cell) if trained else _model("general", True, seed=5, cell=cell, scale=1.0,
+                                                                  vocab=(10, 10), layers=1)
+    batch = _reversal_batch(np.random.default_rng(6), n=16)
+    common = dict(beam=beam, bos_id=BOS, eos_id=EOS, max_len=10, alpha=alpha)
+    fast = beam_search(model, batch.src, batch.src_lengths, **common)
+    reference = beam_search(model, batch.src, batch.src_lengths, candidates=every_token, **common)
+    assert fast == reference
+    assert len({tuple(y) for y in fast}) > 4 and {len(y) for y in fast} != {10}
+
+
+def test_best_tokens_are_each_rows_best_first():
+    logp = np.log(np.array([[0.1, 0.5, 0.2, 0.2], [0.7, 0.1, 0.1, 0.1]]))
+    tokens, values = best_tokens(logp, 3)
+    assert tokens.tolist() == [[1, 2, 3], [0, 1, 2]]  # ties: the lower id first
+    np.testing.assert_array_equal(values, np.take_along_axis(logp, tokens, axis=1))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

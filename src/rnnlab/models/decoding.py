@@ -23,6 +23,12 @@ sentence is finished, or at max_len. The answer is the best slot by normalised s
 
 With K = 1 every step keeps the single best extension: greedy decoding.
 
+Only each hypothesis's K most likely next tokens are ranked (``best_tokens``): the other
+extensions of a hypothesis share its score and length with K better ones, so they cannot
+be among the sentence's K best. ``candidates=every_token`` ranks all K V (the reference;
+the two agree, tests/test_seq2seq.py); with V = 6,000 the fast one decodes 2.2-2.5x more
+sentences per second (``benchmarks/bench_decoding.py``).
+
 Shapes: N sentences, K beam width, V target vocabulary, t tokens produced so far.
 """
 
@@ -73,9 +79,35 @@ def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: in
     return [out[n, : length[n]].tolist() for n in range(N)]
 
 
+def every_token(logp: np.ndarray, beam: int) -> tuple[np.ndarray, np.ndarray]:
+    """All V tokens as each hypothesis's candidates: tokens (R, V), their log p (R, V).
+
+    The reference: beam search then ranks all K V extensions of each sentence."""
+    return np.broadcast_to(np.arange(logp.shape[1]), logp.shape), logp
+
+
+def best_tokens(logp: np.ndarray, beam: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each hypothesis's ``beam`` most likely tokens, best first: tokens (R, K), log p (R, K).
+
+    Every extension of one hypothesis has the same score so far and the same length, so an
+    extension outside its hypothesis's K best has K better ones beside it and cannot be among
+    the sentence's K best: ranking these K K candidates selects what ranking all K V would.
+    K rounds of argmax (first index on ties), 15x faster than ``np.argpartition`` over V."""
+    rest = logp.copy()
+    rows = np.arange(logp.shape[0])
+    tokens = np.empty((logp.shape[0], beam), dtype=np.int64)
+    for k in range(beam):
+        tokens[:, k] = rest.argmax(axis=1)
+        rest[rows, tokens[:, k]] = -np.inf
+    return tokens, np.take_along_axis(logp, tokens, axis=1)
+
+
 def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, bos_id: int, eos_id: int,
-                max_len: int, alpha: float = 0.6, pad_id: int = 0) -> list[list[int]]:
-    """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>)."""
+                max_len: int, alpha: float = 0.6, pad_id: int = 0, candidates=best_tokens) -> list[list[int]]:
+    """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>).
+
+    ``candidates(logp (N K, V), K) -> tokens, log p (N K, C)``: the extensions of each
+    hypothesis that are ranked, ``best_tokens`` (C = K) or, the reference, ``every_token``."""
     if beam < 1:
         raise ValueError(f"beam must be at least 1, got {beam}")
     memory, state, _ = model.encode(src, src_lengths)
@@ -93,20 +125,23 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
     first = np.arange(N)[:, None]
     for t in range(max_len):
         logp, state = model.step(tokens, state, memory)  # (N K, V)
-        V = logp.shape[1]
-        logp = logp.reshape(N, K, V).astype(np.float64)
-        logp = _without_banned(logp, pad_id, bos_id)
-        logp[finished] = -np.inf  # a finished hypothesis continues only with <pad>, for free
-        logp[finished, pad_id] = 0.0
-        total = scores[:, :, None] + logp  # (N, K, V) log p of every candidate
+        token_of, logp = candidates(_without_banned(logp, pad_id, bos_id), K)  # (N K, C) each
+        C = logp.shape[1]
+        logp = logp.reshape(N, K, C).astype(np.float64)
+        # a finished hypothesis continues only with <pad>, for free: its first candidate
+        # stands for that (its token is set below), the others are out
+        logp[finished] = -np.inf
+        logp[finished, 0] = 0.0
+        total = scores[:, :, None] + logp  # (N, K, C) log p of every candidate
         candidate_length = np.where(finished, length, t + 1)  # (N, K)
-        ranked = (total / length_penalty(candidate_length, alpha)[:, :, None]).reshape(N, K * V)
+        ranked = (total / length_penalty(candidate_length, alpha)[:, :, None]).reshape(N, K * C)
         top = np.argpartition(-ranked, K - 1, axis=1)[:, :K]  # the K best, in no order
         order = np.argsort(-np.take_along_axis(ranked, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)  # (N, K) best first
-        parent, token = top // V, top % V  # which slot each survivor extends, with which token
-        scores = np.take_along_axis(total.reshape(N, K * V), top, axis=1)
+        parent = top // C  # which slot each survivor extends, with which token
         was_finished = finished[first, parent]
+        token = np.where(was_finished, pad_id, token_of.reshape(N * K, C)[first * K + parent, top % C])
+        scores = np.take_along_axis(total.reshape(N, K * C), top, axis=1)
         length = np.where(was_finished, length[first, parent], t + 1)
         finished = was_finished | (token == eos_id)
         history = np.concatenate([history[first, parent], token[:, :, None]], axis=2)
