@@ -30,6 +30,7 @@ import argparse
 import ctypes
 import platform
 import time
+from functools import partial
 from importlib import metadata
 
 import numpy as np
@@ -88,34 +89,41 @@ def summary(times: list) -> str:
     return f"{np.median(us):8.1f} [{us.min():.0f}-{us.max():.0f}]"
 
 
+def gemm_rounds(mkl, N: int, H: int, threads: int, args) -> tuple[dict, float]:
+    """Seconds per call of each candidate for (N, H) x (H, 4H), and the packed product's error."""
+    rng = np.random.default_rng(0)
+    K, M = H, 4 * H
+    W = rng.standard_normal((K, M)).astype(np.float32)
+    A = rng.standard_normal((N, K)).astype(np.float32)
+    C = np.empty((N, M), np.float32)
+    packed = np.empty(mkl.cblas_sgemm_pack_get_size(B_MATRIX, N, M, K), np.uint8)
+    a, w, c, p = A.ctypes.data, W.ctypes.data, C.ctypes.data, packed.ctypes.data
+
+    def use_mkl():  # MKL's thread count, and W packed with it (as the docs ask)
+        mkl.MKL_Set_Num_Threads(threads)
+        mkl.cblas_sgemm_pack(ROW_MAJOR, B_MATRIX, NO_TRANS, N, M, K, 1.0, w, M, p)
+
+    def packed_product():
+        mkl.cblas_sgemm_compute(ROW_MAJOR, NO_TRANS, PACKED, N, M, K, a, K, p, M, 0.0, c, M)
+
+    candidates = {
+        "numpy": (lambda: None, lambda: np.matmul(A, W, out=C)),
+        "mkl packed": (use_mkl, packed_product),
+        "mkl sgemm": (use_mkl, lambda: mkl.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, M, K, 1.0, a, K, w, M, 0.0, c, M)),
+    }
+    with threadpool_limits(limits=threads, user_api="blas"):  # OpenBLAS's threads (and MKL's)
+        use_mkl()
+        packed_product()
+        reference = A @ W
+        error = float(np.abs(C - reference).max() / np.abs(reference).max())
+        return rounds(candidates, args.rounds, args.pause, args.calls), error
+
+
 def bench_gemm(mkl, args) -> None:
     print("1. the recurrent GEMM (N, H) x (H, 4H), float32, microseconds per call")
-    rng = np.random.default_rng(0)
     for label, (N, H) in RECIPE_SHAPES.items():
-        K, M = H, 4 * H
-        W = rng.standard_normal((K, M)).astype(np.float32)
-        A = rng.standard_normal((N, K)).astype(np.float32)
-        C = np.empty((N, M), np.float32)
-        reference = A @ W
         for threads in args.threads:
-            packed = np.empty(mkl.cblas_sgemm_pack_get_size(B_MATRIX, N, M, K), np.uint8)
-
-            def use_mkl(threads=threads, packed=packed):
-                mkl.MKL_Set_Num_Threads(threads)
-                mkl.cblas_sgemm_pack(ROW_MAJOR, B_MATRIX, NO_TRANS, N, M, K, 1.0, W.ctypes.data, M, packed.ctypes.data)
-
-            a, w, c, p = A.ctypes.data, W.ctypes.data, C.ctypes.data, packed.ctypes.data
-            candidates = {
-                "numpy": (lambda: None, lambda: np.matmul(A, W, out=C)),
-                "mkl packed": (use_mkl, lambda: mkl.cblas_sgemm_compute(ROW_MAJOR, NO_TRANS, PACKED, N, M, K, a, K, p, M, 0.0, c, M)),
-                "mkl sgemm": (use_mkl, lambda: mkl.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, N, M, K, 1.0, a, K, w, M, 0.0, c, M)),
-            }
-            with threadpool_limits(limits=threads, user_api="blas"):
-                mkl.MKL_Set_Num_Threads(threads)  # threadpoolctl also sets MKL's; keep them equal
-                use_mkl()
-                mkl.cblas_sgemm_compute(ROW_MAJOR, NO_TRANS, PACKED, N, M, K, a, K, p, M, 0.0, c, M)
-                error = float(np.abs(C - reference).max() / np.abs(reference).max())
-                times = rounds(candidates, args.rounds, args.pause, args.calls)
+            times, error = gemm_rounds(mkl, N, H, threads, args)
             base = np.median(times["numpy"])
             line = "  ".join(f"{name} {summary(t)} ({np.median(t) / base:.2f}x)" for name, t in times.items())
             print(f"  {label:16s} N={N:3d} H={H:3d}  {threads} thr  {line}  packed rel. error {error:.1e}", flush=True)
@@ -168,8 +176,9 @@ def bench_elementwise(args) -> None:
         fused_step(a_numba, recurrent, c_prev, *out_numba)
         error = float(np.abs(out_numba[2] - out[2]).max())
         candidates = {
-            "numpy": (lambda: np.copyto(a_half, a0), lambda: numpy_step(a_half, recurrent, c_prev, *out[:3], half, shift, out[3])),
-            "numba fused": (lambda: np.copyto(a_numba, a0), lambda: fused_step(a_numba, recurrent, c_prev, *out_numba)),
+            "numpy": (partial(np.copyto, a_half, a0),
+                      partial(numpy_step, a_half, recurrent, c_prev, *out[:3], half, shift, out[3])),
+            "numba fused": (partial(np.copyto, a_numba, a0), partial(fused_step, a_numba, recurrent, c_prev, *out_numba)),
         }
         with threadpool_limits(limits=1, user_api="blas"):
             times = rounds(candidates, args.rounds, args.pause, args.calls)

@@ -34,8 +34,8 @@ from bench_tasks import make_twin, recipe_task
 
 from rnnlab.layers import gru, lstm
 from rnnlab.models import decoding
-from rnnlab.train.tasks import translate
 from rnnlab.threads import blas_threads
+from rnnlab.train.tasks import translate
 
 
 @contextmanager

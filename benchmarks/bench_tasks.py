@@ -71,7 +71,7 @@ The recipes' datasets are read from the data folder (``$RNNLAB_DATA``, e.g. an o
 mirror, or the user cache; ``rnnlab data get NAME`` fetches one, and a missing one is
 fetched as ``rnnlab train --recipe`` would). Every recipe here uses the LSTM; another cell
 or ``recurrent_dropout`` > 0 (which nn.LSTM has no counterpart for) is refused.
-``--backend`` names rnnlab's array backend; NumPy is the only one rnnlab has today.
+rnnlab runs on its NumPy kernels, the only ones it has (``bench_backends.py`` says why).
 """
 
 from __future__ import annotations
@@ -104,7 +104,6 @@ except ImportError:  # pragma: no cover - the benchmark's one requirement beyond
     sys.exit("bench_tasks.py compares rnnlab with a PyTorch twin: pip install torch")
 
 UNITS = {"shakespeare": "chars", "ud-ewt": "words", "eng-fra": "tgt tokens"}
-BACKENDS = ("numpy",)  # rnnlab's only array backend today
 RTOL = 1e-6  # float64 agreement demanded of the twin before it is timed
 TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
@@ -447,15 +446,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="training steps per round (default: 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps of each side first (default: 3)")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before every round (default: 0.3)")
-    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
-                        help="rnnlab's array backend; NumPy is the only one rnnlab has today (default: numpy)")
     parser.add_argument("--json", metavar="FILE", help="also write every round's numbers to this JSON file")
     args = parser.parse_args(argv)
     if min(args.threads) < 1 or args.rounds < 1 or args.steps < 1 or args.warmup < 0 or args.pause < 0:
         parser.error("--threads, --rounds and --steps must be at least 1, --warmup and --pause at least 0")
     # warm reuse of freed blocks, as the rnnlab command has it, for both implementations
     allocator = "glibc heap, no trim" if keep_freed_memory() else "default allocator"
-    print(f"rnnlab backend {args.backend} (numpy {np.__version__}), torch {torch.__version__}, "
+    print(f"rnnlab (numpy {np.__version__}), torch {torch.__version__}, "
           f"{platform.processor() or platform.machine()}, float32; units/s median [min-max] of {args.rounds} "
           f"alternating rounds of {args.steps} steps after {args.warmup} warm-up steps, {args.pause} s pause "
           f"before each; ratio = median of per-round rnnlab/torch; {allocator}", flush=True)
@@ -489,7 +486,7 @@ def main(argv=None) -> int:
                   f"torch {summary(rates['torch'])} {UNITS[name]}/s  ratio {ratio:5.2f}", flush=True)
     if args.json:
         meta = {"numpy": np.__version__, "torch": torch.__version__, "machine": platform.machine(),
-                "backend": args.backend, "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup,
+                "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup,
                 "pause": args.pause, "allocator": allocator, "ratio": "median of per-round rnnlab/torch"}
         with open(args.json, "w") as fh:
             json.dump({"settings": meta, "tasks": rows}, fh, indent=1)

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.models.decoding import beam_search, best_tokens, every_token, greedy_decode, length_penalty
+from rnnlab.models.decoding import (
+    beam_search,
+    best_tokens,
+    every_token,
+    greedy_decode,
+    length_penalty,
+)
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, bridge, bridge_backward
 from rnnlab.optim import Adam
 

@@ -35,7 +35,6 @@ from rnnlab.export.graph import Graph
 from rnnlab.export.metadata import props, tokenizer, vocab_rule
 from rnnlab.export.recurrent import recurrent, state_inputs, state_outputs
 
-
 DETOKENIZE = {
     "char": "characters are joined",
     "word": "words are joined by spaces, then the spaces around ' and - and before . , ! ? ; : ) removed",
