@@ -8,7 +8,7 @@ from rnnlab.layers.rnn import RNN
 from rnnlab.losses import log_softmax, mse, softmax_cross_entropy
 from rnnlab.optim import SGD, Adam, clip_grad_norm
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = [
     "GRU",
     "LSTM",
