@@ -26,7 +26,7 @@ With K = 1 every step keeps the single best extension: greedy decoding.
 Only each hypothesis's K most likely next tokens are ranked (``best_tokens``): the other
 extensions of a hypothesis share its score and length with K better ones, so they cannot
 be among the sentence's K best. ``candidates=every_token`` ranks all K V (the reference;
-the two agree, tests/test_seq2seq.py); with V = 6,000 the fast one decodes 2.2-2.5x more
+the two agree, tests/test_seq2seq.py); with V = 6,000 the fast one decodes 2.1-2.3x more
 sentences per second (``benchmarks/bench_decoding.py``).
 
 Shapes: N sentences, K beam width, V target vocabulary, t tokens produced so far.
