@@ -185,6 +185,29 @@ def test_ranking_each_hypothesis_best_tokens_finds_what_ranking_every_token_does
     assert len({tuple(y) for y in fast}) > 4 and {len(y) for y in fast} != {10}
 
 
+def test_sentences_whose_slots_have_all_finished_leave_the_decoders_batch():
+    """Their rows are not stepped again, and every translation stays that of the sentence
+    decoded alone (whose batch shrinks only when it is done)."""
+    model, batch = _trained("general"), _reversal_batch(np.random.default_rng(7), n=12)
+    rows_stepped = []
+    step = model.step
+
+    def counting_step(tokens, state, memory):
+        rows_stepped.append(len(tokens))
+        return step(tokens, state, memory)
+
+    model.step = counting_step
+    common = dict(beam=3, bos_id=BOS, eos_id=EOS, max_len=9)
+    together = beam_search(model, batch.src, batch.src_lengths, **common)
+    assert rows_stepped[0] == 12 * 3 and rows_stepped[-1] < rows_stepped[0]
+    assert rows_stepped == sorted(rows_stepped, reverse=True) and all(n % 3 == 0 for n in rows_stepped)
+    lengths = sorted({len(y) for y in together})
+    assert len(lengths) >= 3  # sentences finish at different steps
+    alone = [beam_search(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
+                         **common)[0] for i in range(12)]
+    assert together == alone
+
+
 def test_best_tokens_are_each_rows_best_first():
     logp = np.log(np.array([[0.1, 0.5, 0.2, 0.2], [0.7, 0.1, 0.1, 0.1]]))
     tokens, values = best_tokens(logp, 3)

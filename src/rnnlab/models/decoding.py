@@ -18,8 +18,9 @@ ranked by the length-normalised score (GNMT, Wu et al. 2016)::
 where |y| counts the tokens produced including ``<eos>``; alpha = 0 ranks by log p alone
 (which favours short translations), alpha around 0.6-1 evens that out. A finished
 hypothesis stays in its slot, continued by ``<pad>`` at no cost and no length, and
-competes with the live ones by its normalised score; search ends when every slot of every
-sentence is finished, or at max_len. The answer is the best slot by normalised score.
+competes with the live ones by its normalised score. A sentence whose K slots have all
+finished keeps them from then on, so its rows leave the decoder's batch; search ends when
+no sentence is left, or at max_len. The answer is the best slot by normalised score.
 
 With K = 1 every step keeps the single best extension: greedy decoding.
 
@@ -112,42 +113,52 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
         raise ValueError(f"beam must be at least 1, got {beam}")
     memory, state, _ = model.encode(src, src_lengths)
     N, K = src.shape[0], beam
-    # every sentence's K slots start as copies of it; only slot 0 is live at first
-    rows = np.repeat(np.arange(N), K)  # (N K,)
-    memory = memory.take(rows)
-    state = _rows(state, rows)
     scores = np.full((N, K), -np.inf)  # log p of each hypothesis
-    scores[:, 0] = 0.0
+    scores[:, 0] = 0.0  # every sentence's K slots start as copies of it; only slot 0 is live
     length = np.zeros((N, K), dtype=np.int64)  # tokens produced, <eos> included
     finished = np.zeros((N, K), dtype=bool)
-    history = np.zeros((N, K, 0), dtype=np.int64)
+    history = np.full((N, K, max_len), pad_id, dtype=np.int64)
+    # The decoder runs on the sentences still searching (``work``), K rows each (row w K + k
+    # is slot k of sentence work[w]); a sentence whose K slots have all finished keeps its
+    # hypotheses as they are, so its rows leave the batch.
+    work = np.arange(N)
+    rows = np.repeat(work, K)
+    memory = memory.take(rows)
+    state = _rows(state, rows)
     tokens = np.full(N * K, bos_id, dtype=np.int64)
-    first = np.arange(N)[:, None]
     for t in range(max_len):
-        logp, state = model.step(tokens, state, memory)  # (N K, V)
-        token_of, logp = candidates(_without_banned(logp, pad_id, bos_id), K)  # (N K, C) each
+        M = len(work)
+        logp, state = model.step(tokens, state, memory)  # (M K, V)
+        token_of, logp = candidates(_without_banned(logp, pad_id, bos_id), K)  # (M K, C) each
         C = logp.shape[1]
-        logp = logp.reshape(N, K, C).astype(np.float64)
+        logp = logp.reshape(M, K, C).astype(np.float64)
+        was_done = finished[work]  # (M, K)
         # a finished hypothesis continues only with <pad>, for free: its first candidate
         # stands for that (its token is set below), the others are out
-        logp[finished] = -np.inf
-        logp[finished, 0] = 0.0
-        total = scores[:, :, None] + logp  # (N, K, C) log p of every candidate
-        candidate_length = np.where(finished, length, t + 1)  # (N, K)
-        ranked = (total / length_penalty(candidate_length, alpha)[:, :, None]).reshape(N, K * C)
+        logp[was_done] = -np.inf
+        logp[was_done, 0] = 0.0
+        total = scores[work][:, :, None] + logp  # (M, K, C) log p of every candidate
+        candidate_length = np.where(was_done, length[work], t + 1)  # (M, K)
+        ranked = (total / length_penalty(candidate_length, alpha)[:, :, None]).reshape(M, K * C)
         top = np.argpartition(-ranked, K - 1, axis=1)[:, :K]  # the K best, in no order
         order = np.argsort(-np.take_along_axis(ranked, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)  # (N, K) best first
+        top = np.take_along_axis(top, order, axis=1)  # (M, K) best first
         parent = top // C  # which slot each survivor extends, with which token
-        was_finished = finished[first, parent]
-        token = np.where(was_finished, pad_id, token_of.reshape(N * K, C)[first * K + parent, top % C])
-        scores = np.take_along_axis(total.reshape(N, K * C), top, axis=1)
-        length = np.where(was_finished, length[first, parent], t + 1)
-        finished = was_finished | (token == eos_id)
-        history = np.concatenate([history[first, parent], token[:, :, None]], axis=2)
+        first = np.arange(M)[:, None]
+        was_finished = was_done[first, parent]
+        token = np.where(was_finished, pad_id, token_of.reshape(M * K, C)[first * K + parent, top % C])
+        scores[work] = np.take_along_axis(total.reshape(M, K * C), top, axis=1)
+        length[work] = np.where(was_finished, length[work][first, parent], t + 1)
+        finished[work] = was_finished | (token == eos_id)
+        history[work] = history[work][first, parent]
+        history[work, :, t] = token
         state = _rows(state, (first * K + parent).reshape(-1))  # each survivor's state
         tokens = token.reshape(-1)
-        if finished.all():
+        searching = ~finished[work].all(axis=1)  # (M,)
+        if not searching.all():
+            kept = (np.flatnonzero(searching)[:, None] * K + np.arange(K)).reshape(-1)
+            work, state, memory, tokens = work[searching], _rows(state, kept), memory.take(kept), tokens[kept]
+        if len(work) == 0:
             break
     best = np.argmax(scores / length_penalty(length, alpha), axis=1)  # (N,)
     results = []
