@@ -171,23 +171,28 @@ def test_beam_search_of_a_batch_equals_each_sentence_alone(beam, cell):
 @pytest.mark.parametrize(("beam", "alpha", "cell", "trained"), [
     (2, 0.6, "lstm", True), (4, 0.0, "lstm", True), (6, 1.0, "gru", True), (3, 0.6, "lstm", False),
     (5, 0.7, "gru", False)])
-def test_ranking_each_hypothesis_best_tokens_finds_what_ranking_every_token_does(beam, alpha, cell, trained):
-    """The fast beam (each hypothesis's K best tokens, ``best_tokens``) against the reference
-    (all K V extensions, ``every_token``): the same translations, trained or not (an untrained
-    model runs hypotheses to max_len and finishes others at different steps)."""
+def test_the_fast_beam_finds_what_the_reference_does(beam, alpha, cell, trained):
+    """The fast beam (each hypothesis's K best tokens, finished sentences out of the batch)
+    against the reference (all K V extensions, every row stepped to the end): the same
+    translations, trained or not (an untrained model runs hypotheses to max_len and
+    finishes others at different steps)."""
     model = _trained("general", cell=cell) if trained else _model("general", True, seed=5, cell=cell, scale=1.0,
                                                                   vocab=(10, 10), layers=1)
     batch = _reversal_batch(np.random.default_rng(6), n=16)
     common = dict(beam=beam, bos_id=BOS, eos_id=EOS, max_len=10, alpha=alpha)
     fast = beam_search(model, batch.src, batch.src_lengths, **common)
-    reference = beam_search(model, batch.src, batch.src_lengths, candidates=every_token, **common)
+    reference = beam_search(model, batch.src, batch.src_lengths, candidates=every_token, drop_finished=False,
+                            **common)
     assert fast == reference
+    for candidates, drop_finished in [(every_token, True), (best_tokens, False)]:  # each change alone
+        assert beam_search(model, batch.src, batch.src_lengths, candidates=candidates, drop_finished=drop_finished,
+                           **common) == reference
     assert len({tuple(y) for y in fast}) > 4 and {len(y) for y in fast} != {10}
 
 
 def test_sentences_whose_slots_have_all_finished_leave_the_decoders_batch():
     """Their rows are not stepped again, and every translation stays that of the sentence
-    decoded alone (whose batch shrinks only when it is done)."""
+    decoded alone and of the batch that keeps every row."""
     model, batch = _trained("general"), _reversal_batch(np.random.default_rng(7), n=12)
     rows_stepped = []
     step = model.step
@@ -206,6 +211,8 @@ def test_sentences_whose_slots_have_all_finished_leave_the_decoders_batch():
     alone = [beam_search(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
                          **common)[0] for i in range(12)]
     assert together == alone
+    model.step = step
+    assert together == beam_search(model, batch.src, batch.src_lengths, drop_finished=False, **common)
 
 
 def test_best_tokens_are_each_rows_best_first():

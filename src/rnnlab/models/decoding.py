@@ -24,11 +24,12 @@ no sentence is left, or at max_len. The answer is the best slot by normalised sc
 
 With K = 1 every step keeps the single best extension: greedy decoding.
 
-Only each hypothesis's K most likely next tokens are ranked (``best_tokens``): the other
-extensions of a hypothesis share its score and length with K better ones, so they cannot
-be among the sentence's K best. ``candidates=every_token`` ranks all K V (the reference;
-the two agree, tests/test_seq2seq.py); with V = 6,000 the fast one decodes 2.1-2.3x more
-sentences per second (``benchmarks/bench_decoding.py``).
+Two things make it fast without changing what it finds (tests/test_seq2seq.py holds
+them to the reference, ``candidates=every_token, drop_finished=False``): only each
+hypothesis's K most likely next tokens are ranked (``best_tokens``; the other extensions
+of a hypothesis share its score and length with K better ones, so they cannot be among
+the sentence's K best), and a sentence whose slots have all finished leaves the batch.
+Speed against the reference: ``benchmarks/bench_decoding.py``.
 
 Shapes: N sentences, K beam width, V target vocabulary, t tokens produced so far.
 """
@@ -104,11 +105,15 @@ def best_tokens(logp: np.ndarray, beam: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, bos_id: int, eos_id: int,
-                max_len: int, alpha: float = 0.6, pad_id: int = 0, candidates=best_tokens) -> list[list[int]]:
+                max_len: int, alpha: float = 0.6, pad_id: int = 0, candidates=best_tokens,
+                drop_finished: bool = True) -> list[list[int]]:
     """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>).
 
     ``candidates(logp (N K, V), K) -> tokens, log p (N K, C)``: the extensions of each
-    hypothesis that are ranked, ``best_tokens`` (C = K) or, the reference, ``every_token``."""
+    hypothesis that are ranked, ``best_tokens`` (C = K) or ``every_token``.
+    ``drop_finished``: a sentence whose slots have all finished leaves the decoder's batch.
+    The reference, the search as written above, is ``candidates=every_token,
+    drop_finished=False``; the defaults find the same translations faster."""
     if beam < 1:
         raise ValueError(f"beam must be at least 1, got {beam}")
     memory, state, _ = model.encode(src, src_lengths)
@@ -120,7 +125,7 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
     history = np.full((N, K, max_len), pad_id, dtype=np.int64)
     # The decoder runs on the sentences still searching (``work``), K rows each (row w K + k
     # is slot k of sentence work[w]); a sentence whose K slots have all finished keeps its
-    # hypotheses as they are, so its rows leave the batch.
+    # hypotheses as they are, so its rows may leave the batch (``drop_finished``).
     work = np.arange(N)
     rows = np.repeat(work, K)
     memory = memory.take(rows)
@@ -155,11 +160,11 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
         state = _rows(state, (first * K + parent).reshape(-1))  # each survivor's state
         tokens = token.reshape(-1)
         searching = ~finished[work].all(axis=1)  # (M,)
-        if not searching.all():
+        if not searching.any():
+            break
+        if drop_finished and not searching.all():
             kept = (np.flatnonzero(searching)[:, None] * K + np.arange(K)).reshape(-1)
             work, state, memory, tokens = work[searching], _rows(state, kept), memory.take(kept), tokens[kept]
-        if len(work) == 0:
-            break
     best = np.argmax(scores / length_penalty(length, alpha), axis=1)  # (N,)
     results = []
     for n in range(N):
