@@ -18,9 +18,9 @@ ranked by the length-normalised score (GNMT, Wu et al. 2016)::
 where |y| counts the tokens produced including ``<eos>``; alpha = 0 ranks by log p alone
 (which favours short translations), alpha around 0.6-1 evens that out. A finished
 hypothesis stays in its slot, continued by ``<pad>`` at no cost and no length, and
-competes with the live ones by its normalised score. A sentence whose K slots have all
-finished keeps them from then on, so its rows leave the decoder's batch; search ends when
-no sentence is left, or at max_len. The answer is the best slot by normalised score.
+competes with the live ones by its normalised score, so a sentence whose K slots have all
+finished keeps them from then on; search ends when every slot of every sentence is
+finished, or at max_len. The answer is the best slot by normalised score.
 
 With K = 1 every step keeps the single best extension: greedy decoding.
 
