@@ -215,6 +215,25 @@ def test_sentences_whose_slots_have_all_finished_leave_the_decoders_batch():
     assert together == beam_search(model, batch.src, batch.src_lengths, drop_finished=False, **common)
 
 
+def test_greedy_sentences_that_said_eos_leave_the_batch():
+    model, batch = _trained("general", cell="gru"), _reversal_batch(np.random.default_rng(8), n=12)
+    rows_stepped = []
+    step = model.step
+
+    def counting_step(tokens, state, memory):
+        rows_stepped.append(len(tokens))
+        return step(tokens, state, memory)
+
+    model.step = counting_step
+    common = dict(bos_id=BOS, eos_id=EOS, max_len=9)
+    together = greedy_decode(model, batch.src, batch.src_lengths, **common)
+    assert rows_stepped[0] == 12 and rows_stepped[-1] < 12 and rows_stepped == sorted(rows_stepped, reverse=True)
+    assert len({len(y) for y in together}) >= 3
+    alone = [greedy_decode(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
+                           **common)[0] for i in range(12)]
+    assert together == alone
+
+
 def test_best_tokens_are_each_rows_best_first():
     logp = np.log(np.array([[0.1, 0.5, 0.2, 0.2], [0.7, 0.1, 0.1, 0.1]]))
     tokens, values = best_tokens(logp, 3)

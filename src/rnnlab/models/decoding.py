@@ -5,7 +5,8 @@ Both encode the source once, then step the decoder one token at a time with
 first input is ``<bos>``; ``<pad>`` and ``<bos>`` are never produced; a hypothesis ends at
 ``<eos>`` (not part of the returned ids) or after ``max_len`` tokens.
 
-Greedy: y_t = argmax_v log p(v | y_<t, x), for all N sentences at once.
+Greedy: y_t = argmax_v log p(v | y_<t, x), for all N sentences at once; a sentence that
+has said ``<eos>`` leaves the batch.
 
 Beam search keeps the K best partial translations (hypotheses) of every sentence. All N K
 of them are rows of one batch (row n K + k is hypothesis k of sentence n), so the
@@ -64,20 +65,21 @@ def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: in
     """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>)."""
     memory, state, _ = model.encode(src, src_lengths)
     N = src.shape[0]
-    tokens = np.full(N, bos_id, dtype=np.int64)
     out = np.zeros((N, max_len), dtype=np.int64)
     length = np.full(N, max_len)  # tokens before <eos>
-    done = np.zeros(N, dtype=bool)
+    work = np.arange(N)  # the sentences still writing: a finished one leaves the batch
+    tokens = np.full(N, bos_id, dtype=np.int64)
     for t in range(max_len):
         logp, state = model.step(tokens, state, memory)
-        logp = _without_banned(logp, pad_id, bos_id)
-        tokens = logp.argmax(axis=1)
-        out[:, t] = tokens
-        ended = ~done & (tokens == eos_id)
-        length[ended] = t
-        done |= ended
-        if done.all():
+        tokens = _without_banned(logp, pad_id, bos_id).argmax(axis=1)
+        out[work, t] = tokens
+        ended = tokens == eos_id
+        length[work[ended]] = t
+        if ended.all():
             break
+        if ended.any():
+            going = np.flatnonzero(~ended)
+            work, state, memory, tokens = work[going], _rows(state, going), memory.take(going), tokens[going]
     return [out[n, : length[n]].tolist() for n in range(N)]
 
 
