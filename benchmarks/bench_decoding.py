@@ -14,8 +14,8 @@ untrained: speed does not depend on what the weights say, only on how many steps
 Each is timed twice in rnnlab: as it is, and as 0.2.0 ran it -- the LSTM kernel scaling
 the sigmoid gates' weights on every call (``layers/sigmoid_scale.py``) and beam search as
 the reference (``candidates=every_token, drop_finished=False``: all K V extensions of each
-sentence ranked, every row stepped until all are finished) -- so the gains are measured in
-the same run.
+sentence ranked, every row stepped until all are finished), greedy decoding stepping every
+row too (``drop_finished=False``) -- so the gains are measured in the same run.
 Alternating rounds, a pause before each, median [min-max].
 
     python benchmarks/bench_decoding.py
@@ -41,15 +41,16 @@ from rnnlab.train.tasks import translate
 
 @contextmanager
 def as_in_0_2_0():
-    """The kernels and beam search as 0.2.0 ran them: the sigmoid scale always on the
-    weights, every token of every hypothesis ranked."""
-    saved = lstm.scale_weights, gru.scale_weights, translate.beam_search
+    """The kernels and decoders as 0.2.0 ran them: the sigmoid scale always on the weights,
+    every token of every hypothesis ranked, every row stepped to the end."""
+    saved = lstm.scale_weights, gru.scale_weights, translate.beam_search, translate.greedy_decode
     lstm.scale_weights = gru.scale_weights = lambda *shape: True
     translate.beam_search = partial(decoding.beam_search, candidates=decoding.every_token, drop_finished=False)
+    translate.greedy_decode = partial(decoding.greedy_decode, drop_finished=False)
     try:
         yield
     finally:
-        lstm.scale_weights, gru.scale_weights, translate.beam_search = saved
+        lstm.scale_weights, gru.scale_weights, translate.beam_search, translate.greedy_decode = saved
 
 
 def torch_generate(twin, prime_ids: np.ndarray, length: int, generator: torch.Generator) -> None:

@@ -232,6 +232,9 @@ def test_greedy_sentences_that_said_eos_leave_the_batch():
     alone = [greedy_decode(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
                            **common)[0] for i in range(12)]
     assert together == alone
+    rows_stepped.clear()
+    assert greedy_decode(model, batch.src, batch.src_lengths, drop_finished=False, **common) == together
+    assert set(rows_stepped) == {12}
 
 
 def test_best_tokens_are_each_rows_best_first():

@@ -61,24 +61,29 @@ def _without_banned(logp: np.ndarray, pad_id: int, bos_id: int) -> np.ndarray:
 
 
 def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: int, eos_id: int,
-                  max_len: int, pad_id: int = 0) -> list[list[int]]:
-    """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>)."""
+                  max_len: int, pad_id: int = 0, drop_finished: bool = True) -> list[list[int]]:
+    """src (N, T) padded ids, src_lengths (N,) -> N lists of target ids (no <bos>/<eos>).
+
+    ``drop_finished``: a sentence that has said ``<eos>`` leaves the decoder's batch (False
+    steps every row until all are done; the same translations)."""
     memory, state, _ = model.encode(src, src_lengths)
     N = src.shape[0]
     out = np.zeros((N, max_len), dtype=np.int64)
     length = np.full(N, max_len)  # tokens before <eos>
-    work = np.arange(N)  # the sentences still writing: a finished one leaves the batch
+    done = np.zeros(N, dtype=bool)
+    work = np.arange(N)  # the rows in the decoder's batch
     tokens = np.full(N, bos_id, dtype=np.int64)
     for t in range(max_len):
         logp, state = model.step(tokens, state, memory)
         tokens = _without_banned(logp, pad_id, bos_id).argmax(axis=1)
         out[work, t] = tokens
-        ended = tokens == eos_id
+        ended = ~done[work] & (tokens == eos_id)
         length[work[ended]] = t
-        if ended.all():
+        done[work[ended]] = True
+        going = np.flatnonzero(~done[work])
+        if len(going) == 0:
             break
-        if ended.any():
-            going = np.flatnonzero(~ended)
+        if drop_finished and len(going) < len(work):
             work, state, memory, tokens = work[going], _rows(state, going), memory.take(going), tokens[going]
     return [out[n, : length[n]].tolist() for n in range(N)]
 
