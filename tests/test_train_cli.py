@@ -332,3 +332,25 @@ def test_only_rnnlabs_own_errors_are_one_liners_and_rnnlab_debug_shows_the_trace
 
     with pytest.raises(ConfigError, match="--lr must be a finite number"):
         main(["train", "classify", "--config", str(config), "--out", str(tmp_path / "b"), "--lr", "nan"])
+
+
+def test_the_command_itself_chooses_blas_threads_from_the_load(data):
+    """``rnnlab train`` run as the command (no argv passed to main) picks its BLAS threads:
+    with another process keeping a core busy (load average faked at 1.0 on 2+ cores) it says
+    so on stderr. Called in a process with an argv (tests) it leaves them alone."""
+    import subprocess
+    import sys
+
+    tmp_path, config = data
+    script = (
+        "import os, sys\n"
+        "os.getloadavg = lambda: (1.0, 1.0, 1.0)\n"
+        "import rnnlab.threads\n"
+        "rnnlab.threads.available_cores = lambda: 2\n"
+        "from rnnlab.cli import main\n"
+        f"sys.argv = ['rnnlab', 'train', 'classify', '--config', {str(config)!r}, '--out', {str(tmp_path / 'cmd')!r}]\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "rnnlab: note: BLAS threads: 1 of 2 cores: other processes keep 1 busy (load 1.0)" in done.stderr

@@ -417,15 +417,16 @@ def _megabytes(size: int | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the command itself, not a caller in this process (tests): see memory.py
-        keep_freed_memory()  # warm reuse of big arrays between training steps
+    as_command = argv is None  # the command itself, not a caller in this process (tests)
+    if as_command:
+        keep_freed_memory()  # warm reuse of big arrays between training steps: see memory.py
     parser = build_parser()
     try:
-        argv = _recipe_names_its_task(sys.argv[1:] if argv is None else argv)
+        words = _recipe_names_its_task(sys.argv[1:] if as_command else argv)
     except RnnlabError as exc:
         print(f"rnnlab: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(words)
     if extra and args.command == "translate" and args.sentence is None and len(extra) == 1 \
             and not extra[0].startswith("-"):
         args.sentence = extra[0]  # translate DIR --beam 5 "sentence": argparse leaves it over
@@ -439,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     from rnnlab.train.parallel import Workers
 
     args.workers = Workers()
-    args.as_command = argv is None
+    args.as_command = as_command
     try:
         if args.handler is _train:
             from rnnlab.train.parallel import make_workers
