@@ -3,6 +3,7 @@ beam width 1 is greedy, a batch decodes as each sentence alone, teacher forcing 
 stepping one token at a time."""
 
 import functools
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -162,9 +163,7 @@ def test_beam_search_of_a_batch_equals_each_sentence_alone(beam, cell):
     src, lengths = batch.src, batch.src_lengths
     common = dict(beam=beam, bos_id=BOS, eos_id=EOS, max_len=9, alpha=0.7)
     together = beam_search(model, src, lengths, **common)
-    alone = [beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], **common)[0]
-             for i in range(len(src))]
-    assert together == alone
+    assert together == _each_alone(beam_search, model, batch, **common)
     assert len({tuple(y) for y in together}) > 5
 
 
@@ -190,50 +189,55 @@ def test_the_fast_beam_finds_what_the_reference_does(beam, alpha, cell, trained)
     assert len({tuple(y) for y in fast}) > 4 and {len(y) for y in fast} != {10}
 
 
+@contextmanager
+def _rows_stepped(model):
+    """The number of rows of every ``model.step`` call within the block; afterwards the
+    (cached, shared) model steps as before."""
+    counts = []
+    step = model.step
+
+    def counting_step(tokens, state, memory):
+        counts.append(len(tokens))
+        return step(tokens, state, memory)
+
+    model.step = counting_step
+    try:
+        yield counts
+    finally:
+        del model.step  # the instance attribute goes; the class's method is back
+
+
+def _each_alone(decode, model, batch, **common):
+    """``decode`` run on each sentence of ``batch`` by itself, cut to its own length."""
+    return [decode(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1], **common)[0]
+            for i in range(len(batch.src))]
+
+
 def test_sentences_whose_slots_have_all_finished_leave_the_decoders_batch():
     """Their rows are not stepped again, and every translation stays that of the sentence
     decoded alone and of the batch that keeps every row."""
     model, batch = _trained("general"), _reversal_batch(np.random.default_rng(7), n=12)
-    rows_stepped = []
-    step = model.step
-
-    def counting_step(tokens, state, memory):
-        rows_stepped.append(len(tokens))
-        return step(tokens, state, memory)
-
-    model.step = counting_step
     common = dict(beam=3, bos_id=BOS, eos_id=EOS, max_len=9)
-    together = beam_search(model, batch.src, batch.src_lengths, **common)
+    with _rows_stepped(model) as rows_stepped:
+        together = beam_search(model, batch.src, batch.src_lengths, **common)
     assert rows_stepped[0] == 12 * 3 and rows_stepped[-1] < rows_stepped[0]
     assert rows_stepped == sorted(rows_stepped, reverse=True) and all(n % 3 == 0 for n in rows_stepped)
     lengths = sorted({len(y) for y in together})
     assert len(lengths) >= 3  # sentences finish at different steps
-    alone = [beam_search(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
-                         **common)[0] for i in range(12)]
-    assert together == alone
-    model.step = step
+    assert together == _each_alone(beam_search, model, batch, **common)
     assert together == beam_search(model, batch.src, batch.src_lengths, drop_finished=False, **common)
 
 
 def test_greedy_sentences_that_said_eos_leave_the_batch():
     model, batch = _trained("general", cell="gru"), _reversal_batch(np.random.default_rng(8), n=12)
-    rows_stepped = []
-    step = model.step
-
-    def counting_step(tokens, state, memory):
-        rows_stepped.append(len(tokens))
-        return step(tokens, state, memory)
-
-    model.step = counting_step
     common = dict(bos_id=BOS, eos_id=EOS, max_len=9)
-    together = greedy_decode(model, batch.src, batch.src_lengths, **common)
+    with _rows_stepped(model) as rows_stepped:
+        together = greedy_decode(model, batch.src, batch.src_lengths, **common)
     assert rows_stepped[0] == 12 and rows_stepped[-1] < 12 and rows_stepped == sorted(rows_stepped, reverse=True)
     assert len({len(y) for y in together}) >= 3
-    alone = [greedy_decode(model, batch.src[i : i + 1, : batch.src_lengths[i]], batch.src_lengths[i : i + 1],
-                           **common)[0] for i in range(12)]
-    assert together == alone
-    rows_stepped.clear()
-    assert greedy_decode(model, batch.src, batch.src_lengths, drop_finished=False, **common) == together
+    assert together == _each_alone(greedy_decode, model, batch, **common)
+    with _rows_stepped(model) as rows_stepped:
+        assert greedy_decode(model, batch.src, batch.src_lengths, drop_finished=False, **common) == together
     assert set(rows_stepped) == {12}
 
 
