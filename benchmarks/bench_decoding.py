@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from bench_tasks import make_twin, recipe_task
 
-from rnnlab.layers import gru, lstm
+from rnnlab.layers import sigmoid_scale
 from rnnlab.models import decoding
 from rnnlab.threads import blas_threads
 from rnnlab.train.tasks import translate
@@ -43,14 +43,14 @@ from rnnlab.train.tasks import translate
 def as_in_0_2_0():
     """The kernels and decoders as 0.2.0 ran them: the sigmoid scale always on the weights,
     every token of every hypothesis ranked, every row stepped to the end."""
-    saved = lstm.scale_weights, gru.scale_weights, translate.beam_search, translate.greedy_decode
-    lstm.scale_weights = gru.scale_weights = lambda *shape: True
+    saved = sigmoid_scale.scale_weights, translate.beam_search, translate.greedy_decode
+    sigmoid_scale.scale_weights = lambda *shape: True
     translate.beam_search = partial(decoding.beam_search, candidates=decoding.every_token, drop_finished=False)
     translate.greedy_decode = partial(decoding.greedy_decode, drop_finished=False)
     try:
         yield
     finally:
-        lstm.scale_weights, gru.scale_weights, translate.beam_search, translate.greedy_decode = saved
+        sigmoid_scale.scale_weights, translate.beam_search, translate.greedy_decode = saved
 
 
 def torch_generate(twin, prime_ids: np.ndarray, length: int, generator: torch.Generator) -> None:

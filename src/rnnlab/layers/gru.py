@@ -64,7 +64,7 @@ import numpy as np
 from rnnlab import init
 from rnnlab.layers.lstm import sigmoid
 from rnnlab.layers.packing import last_step_of, step_sizes
-from rnnlab.layers.sigmoid_scale import column_scale, scale_weights
+from rnnlab.layers.sigmoid_scale import column_scale, scaled_input_projection
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 
@@ -167,23 +167,16 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
     cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t. With
     ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
-    T, N, D = x.shape
+    T, N, _ = x.shape
     H = W_h.shape[0]
     # sigmoid(a) = (1 + tanh(a/2)) / 2: halving the r, z columns of the pre-activations (exact
     # in floating point) lets one tanh over 2H columns per step serve both gates; the halving
     # goes on the weights once for long sequences, on each product for a step or two
     # (generation, decoding): the same bits either way (``sigmoid_scale.py``).
     half = column_scale(H, "sst", W_h.dtype)
-    on_weights = scale_weights(T, N, D, H)
-    W_h_read = W_h * half if on_weights else W_h  # what the recurrent product multiplies
-    # the input projection of every step at once: one GEMM over N*T rows
-    if on_weights:
-        a_x = (x.reshape(T * N, D) @ (W_x * half)).reshape(T, N, 3 * H)
-        a_x += b * half  # [(x W_xr + b_r)/2, (x W_xz + b_z)/2, x W_xn + b_xn], every step
-    else:
-        a_x = (x.reshape(T * N, D) @ W_x).reshape(T, N, 3 * H)
-        a_x += b
-        a_x *= half
+    # [(x W_xr + b_r)/2, (x W_xz + b_z)/2, x W_xn + b_xn] for every step at once, and what
+    # the recurrent product multiplies
+    a_x, W_h_read, scale_products = scaled_input_projection(x, W_x, b, W_h, half)
     gates = a_x  # the same memory: step t overwrites its rows with [r z n]
     hn = np.empty((T, N, H), dtype=gates.dtype)
     h = np.empty_like(hn)
@@ -202,7 +195,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn, batch_sizes=None, mask=None):
         else:
             np.multiply(h_prev[:m], mask[:m], out=h_read[:m])
             np.matmul(h_read[:m], W_h_read, out=recurrent[:m])
-        if not on_weights:
+        if scale_products:
             recurrent[:m, : 2 * H] *= 0.5  # the r, z columns; hn stays as it is
         gates_t = gates[t, :m]
         rz = gates_t[:, : 2 * H]

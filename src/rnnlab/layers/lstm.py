@@ -56,7 +56,7 @@ import numpy as np
 
 from rnnlab import init
 from rnnlab.layers.packing import last_step_of, step_sizes
-from rnnlab.layers.sigmoid_scale import column_scale, scale_weights
+from rnnlab.layers.sigmoid_scale import column_scale, scaled_input_projection
 from rnnlab.layers.stack import CellKernel, RecurrentStack
 
 
@@ -170,23 +170,15 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
     step, cache. With ``batch_sizes`` (T,) only the first batch_sizes[t] rows run at step t.
     With ``mask`` (N, H) the recurrent product reads h_{t-1} * mask (recurrent dropout).
     """
-    T, N, D = x.shape
+    T, N, _ = x.shape
     H = W_h.shape[0]
     # sigmoid(a) = (1 + tanh(a/2)) / 2. Halving the i, f, o columns of the pre-activation
     # (exact in floating point) lets a single tanh per step serve all four gates; the halving
     # goes on the weights once for long sequences, on each product for a step or two
     # (generation, decoding): the same bits either way (``sigmoid_scale.py``).
     half = column_scale(H, "ssts", W_h.dtype)
-    on_weights = scale_weights(T, N, D, H)
-    W_h_read = W_h * half if on_weights else W_h  # what the recurrent product multiplies
-    # the input projection of every step at once: one GEMM over N*T rows
-    if on_weights:
-        a_half = (x.reshape(T * N, D) @ (W_x * half)).reshape(T, N, 4 * H)
-        a_half += b * half  # (x_t W_x + b) * half, every step
-    else:
-        a_half = (x.reshape(T * N, D) @ W_x).reshape(T, N, 4 * H)
-        a_half += b
-        a_half *= half
+    # (x_t W_x + b) * half for every step at once, and what the recurrent product multiplies
+    a_half, W_h_read, scale_products = scaled_input_projection(x, W_x, b, W_h, half)
     gates = a_half  # the same memory: step t overwrites its rows with [i f g o]
     c = np.empty((T, N, H), dtype=gates.dtype)
     tanh_c = np.empty_like(c)
@@ -209,7 +201,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, batch_sizes=None, mask=None):
         else:
             np.multiply(h_prev[:n], mask[:n], out=h_read[:n])
             np.matmul(h_read[:n], W_h_read, out=recurrent[:n])
-        if not on_weights:
+        if scale_products:
             recurrent[:n] *= half
         a_half_t += recurrent[:n]  # a_t * half: a/2 on the i, f, o columns, a_g as it is
         # [i f g o], built in a_half_t's memory: g = tanh(a_g), and on the i, f, o columns
