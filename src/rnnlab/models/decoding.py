@@ -47,6 +47,12 @@ def _rows(state, rows: np.ndarray):
     return layer_state(s[:, rows] for s in state_parts(state))
 
 
+def _keep_rows(rows: np.ndarray, state, memory, tokens: np.ndarray):
+    """The decoder's batch cut to ``rows`` (sentences that are done leave it): state, memory
+    and the next step's input tokens of those rows, in that order."""
+    return _rows(state, rows), memory.take(rows), tokens[rows]
+
+
 def length_penalty(n: np.ndarray, alpha: float) -> np.ndarray:
     """lp(n) = ((5 + n) / 6) ** alpha, GNMT's length normalisation (1 for alpha = 0)."""
     return ((5.0 + n) / 6.0) ** alpha
@@ -84,7 +90,8 @@ def greedy_decode(model, src: np.ndarray, src_lengths: np.ndarray, *, bos_id: in
         if len(going) == 0:
             break
         if drop_finished and len(going) < len(work):
-            work, state, memory, tokens = work[going], _rows(state, going), memory.take(going), tokens[going]
+            work = work[going]
+            state, memory, tokens = _keep_rows(going, state, memory, tokens)
     return [out[n, : length[n]].tolist() for n in range(N)]
 
 
@@ -171,7 +178,8 @@ def beam_search(model, src: np.ndarray, src_lengths: np.ndarray, *, beam: int, b
             break
         if drop_finished and not searching.all():
             kept = (np.flatnonzero(searching)[:, None] * K + np.arange(K)).reshape(-1)
-            work, state, memory, tokens = work[searching], _rows(state, kept), memory.take(kept), tokens[kept]
+            work = work[searching]
+            state, memory, tokens = _keep_rows(kept, state, memory, tokens)
     best = np.argmax(scores / length_penalty(length, alpha), axis=1)  # (N,)
     results = []
     for n in range(N):
